@@ -1,0 +1,33 @@
+// Runs the test suites with node's own test runner (TypeScript through tsx).
+//   node test/run.mjs            all suites
+//   node test/run.mjs unit e2e   only those folders (test/<name>/*.test.ts)
+//   TEST_FILTER=regex            only files whose path matches
+// NODE_EXTRA_CA_CERTS is removed: it adds ~70 ms to every node start (shared/research/perf.md), and
+// tests start levee hundreds of times; tcpserver in production does not have it either.
+import { readdirSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const suites = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'e2e'];
+const filter = process.env.TEST_FILTER ? new RegExp(process.env.TEST_FILTER) : null;
+const files = [];
+for (const s of suites) {
+  const dir = join('test', s);
+  if (!existsSync(dir)) continue;
+  for (const f of readdirSync(dir).sort()) {
+    const p = join(dir, f);
+    if (f.endsWith('.test.ts') && (!filter || filter.test(p))) files.push(p);
+  }
+}
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const env = { ...process.env };
+delete env.NODE_EXTRA_CA_CERTS;
+delete env.NODE_OPTIONS;
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+  env,
+});
+process.exit(r.status ?? 1);
