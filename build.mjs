@@ -23,6 +23,11 @@ const common = {
   // native addon and the heavy CLI library are never bundled into the start-up file
   external: ['unix-dgram', 'yargs', 'yargs/*', './*.cjs'],
 };
-await build({ ...common, entryPoints: { levee: 'src/main.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } });
+await build({
+  ...common,
+  entryPoints: { levee: 'src/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+});
 const lazyEntries = Object.fromEntries(Object.entries(LAZY));
 await build({ ...common, entryPoints: lazyEntries, outdir: 'dist', outExtension: { '.js': '.cjs' } });

@@ -1,0 +1,9 @@
+// The DNS layer's public surface. Importing it loads no DNS code: node:dns is required on the first query.
+export { Dns } from './dns';
+export { dnsSettingsFromOptions, parseResolvConf, parseServerSpec } from './settings';
+export type { DnsLevel, DnsOptionValues, DnsServer, DnsSettings } from './settings';
+export { isPermanentFailure } from './types';
+export type { DnsAnswer, DnsFailure } from './types';
+export { parseRblZoneEntry, rblReplySuffix, sanitiseDnsText, displayZoneOf } from './rbl';
+export type { AddrFilter, RblResult, RblZone } from './rbl';
+export { parseIp, ptrQueryName, reversedIpLabels, rhsblCandidates } from './names';

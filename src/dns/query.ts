@@ -1,0 +1,193 @@
+// One budgeted group of DNS queries over node's c-ares Resolver. I/O.
+//
+// c-ares alone cannot give the guarantees the filters need: it doubles its timeout on every retry and
+// walks servers one by one (shared/research/perf.md §5). So each query is sent with tries:1, and the
+// rounds of spamdyke's resolver (spec §5.6) are driven here: round n goes to the primaries (aggressive:
+// all of them at once; normal: one, round-robin) for dns-max-retries-primary rounds, then to every server.
+// A new round starts after perTryTimeoutMs, or at once when every packet of the current one failed.
+// Answers to earlier rounds still count. The whole batch has one deadline; when it passes, every
+// resolver is cancelled and whatever is unanswered reports 'timeout'.
+import type * as NodeDns from 'node:dns';
+import type { DnsServer, DnsSettings } from './settings';
+import { isPermanentFailure, type DnsAnswer, type DnsFailure } from './types';
+
+let nodeDnsModule: typeof NodeDns | undefined;
+/** node:dns is loaded on the first query only: connections without DNS filters never pay for it. */
+function nodeDns(): typeof NodeDns {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  nodeDnsModule ??= require('node:dns') as typeof NodeDns;
+  return nodeDnsModule;
+}
+
+export interface RecordValues {
+  A: string[];
+  TXT: string[][];
+  MX: NodeDns.MxRecord[];
+  PTR: string[];
+}
+export type RecordType = keyof RecordValues;
+
+const FAILURE_BY_CODE: Readonly<Record<string, DnsFailure>> = {
+  ENOTFOUND: 'nxdomain',
+  ENODATA: 'nodata',
+  ETIMEOUT: 'timeout',
+  ESERVFAIL: 'servfail',
+  EREFUSED: 'refused',
+};
+
+function failureOf(err: NodeJS.ErrnoException): { failure: DnsFailure; message: string } {
+  const code = typeof err.code === 'string' ? err.code : 'ERROR';
+  return { failure: FAILURE_BY_CODE[code] ?? 'error', message: code };
+}
+
+/** `host` when the port is 53 (setServers with `ip:port` compiles a costly regex), else `ip:port`. */
+function serverAddress(server: DnsServer): string {
+  if (server.port === 53) return server.host;
+  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
+
+type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
+
+function send<K extends RecordType>(
+  resolver: NodeDns.Resolver,
+  type: K,
+  name: string,
+  done: Callback<RecordValues[K] | undefined>,
+): void {
+  const cb = done as Callback<unknown>;
+  switch (type) {
+    case 'A':
+      resolver.resolve4(name, cb);
+      break;
+    case 'TXT':
+      resolver.resolveTxt(name, cb);
+      break;
+    case 'MX':
+      resolver.resolveMx(name, cb);
+      break;
+    default:
+      resolver.resolvePtr(name, cb);
+  }
+}
+
+export class DnsBatch {
+  private readonly resolvers: (NodeDns.Resolver | undefined)[] = [];
+  private readonly roundTimers = new Set<NodeJS.Timeout>();
+  /** the closers of queries that have not settled yet */
+  private readonly unsettled = new Set<(failure: DnsFailure, message: string) => void>();
+  private readonly deadline: number;
+  private readonly deadlineTimer: NodeJS.Timeout;
+  private readonly primaries: number[];
+  private readonly everyone: number[];
+  private closed = false;
+
+  constructor(
+    private readonly settings: DnsSettings,
+    private readonly onClose: () => void = () => undefined,
+  ) {
+    this.deadline = Date.now() + settings.totalTimeoutMs;
+    this.deadlineTimer = setTimeout(
+      () => this.close('timeout', `no answer within ${settings.totalTimeoutMs} ms`),
+      settings.totalTimeoutMs,
+    );
+    const indices = settings.servers.map((_, i) => i);
+    this.primaries = indices.filter((i) => settings.servers[i].primary);
+    this.everyone = [...this.primaries, ...indices.filter((i) => !settings.servers[i].primary)];
+  }
+
+  /** Ends the batch: unanswered queries settle with `failure`, packets in flight are cancelled. */
+  close(failure: DnsFailure = 'error', message = 'lookup cancelled'): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.deadlineTimer);
+    for (const timer of this.roundTimers) clearTimeout(timer);
+    this.roundTimers.clear();
+    for (const settle of [...this.unsettled]) settle(failure, message);
+    for (const resolver of this.resolvers) resolver?.cancel();
+    this.onClose();
+  }
+
+  private resolverFor(index: number): NodeDns.Resolver {
+    let resolver = this.resolvers[index];
+    if (!resolver) {
+      resolver = new (nodeDns().Resolver)({ timeout: this.settings.perTryTimeoutMs, tries: 1 });
+      resolver.setServers([serverAddress(this.settings.servers[index])]);
+      this.resolvers[index] = resolver;
+    }
+    return resolver;
+  }
+
+  private targetsOf(round: number): number[] {
+    const pool =
+      round < this.settings.maxRetriesPrimary && this.primaries.length ? this.primaries : this.everyone;
+    if (this.settings.level === 'aggressive') return pool;
+    return pool.length ? [pool[round % pool.length]] : [];
+  }
+
+  query<K extends RecordType>(type: K, name: string): Promise<DnsAnswer<RecordValues[K]>> {
+    if (this.closed) return Promise.resolve({ ok: false, failure: 'error', message: 'lookup cancelled' });
+    return new Promise((resolve) => {
+      let settled = false;
+      let round = 0;
+      let inFlight = 0;
+      let roundTimer: NodeJS.Timeout | undefined;
+      // an actual SERVFAIL/REFUSED says more than the silence of another server
+      let temporary: { failure: DnsFailure; message: string } | undefined;
+
+      const stopRoundTimer = (): void => {
+        if (roundTimer) clearTimeout(roundTimer);
+        if (roundTimer) this.roundTimers.delete(roundTimer);
+        roundTimer = undefined;
+      };
+      const settle = (answer: DnsAnswer<RecordValues[K]>): void => {
+        if (settled) return;
+        settled = true;
+        stopRoundTimer();
+        this.unsettled.delete(closer);
+        resolve(answer);
+      };
+      const closer = (failure: DnsFailure, message: string): void =>
+        settle(
+          failure === 'timeout' && temporary ? { ok: false, ...temporary } : { ok: false, failure, message },
+        );
+      this.unsettled.add(closer);
+
+      const nextRound = (): void => {
+        stopRoundTimer();
+        if (settled) return;
+        if (round >= this.settings.maxRetriesTotal) {
+          // out of rounds: report once nothing is in flight, or let the deadline end it
+          if (inFlight === 0)
+            settle({ ok: false, ...(temporary ?? { failure: 'timeout', message: 'ETIMEOUT' }) });
+          return;
+        }
+        const targets = this.targetsOf(round);
+        round++;
+        for (const index of targets) {
+          inFlight++;
+          const onAnswer: Callback<RecordValues[K] | undefined> = (err, value) => {
+            inFlight--;
+            if (settled) return;
+            if (!err && value !== undefined) return settle({ ok: true, value });
+            const { failure, message } = err
+              ? failureOf(err)
+              : { failure: 'error' as const, message: 'no value' };
+            if (isPermanentFailure(failure)) return settle({ ok: false, failure, message });
+            if (failure !== 'timeout') temporary ??= { failure, message };
+            if (inFlight === 0) nextRound();
+          };
+          try {
+            send(this.resolverFor(index), type, name, onAnswer);
+          } catch (e) {
+            onAnswer(e as NodeJS.ErrnoException, undefined);
+          }
+        }
+        if (settled || roundTimer) return; // a synchronous failure may already have moved on
+        const wait = Math.min(this.settings.perTryTimeoutMs, Math.max(0, this.deadline - Date.now()));
+        roundTimer = setTimeout(nextRound, wait);
+        this.roundTimers.add(roundTimer);
+      };
+      nextRound();
+    });
+  }
+}

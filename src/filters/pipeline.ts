@@ -1,0 +1,82 @@
+// The filter pipeline: spamdyke's order (spec §2.4) as data, and the one function that runs a stage
+// and applies the decision rules of §2.2 to what the filters return.
+import type { Decision } from '../session/decision';
+import type { Rejection } from '../session/rejections';
+import type { Filter, FilterInput, Stage } from './types';
+import { ipWhitelist, ipBlacklist } from './ip-lists';
+import { senderWhitelist, senderBlacklist } from './sender-lists';
+import { recipientWhitelist } from './recipient-lists';
+import { relayControl } from './relay';
+
+/**
+ * Order matters and is spamdyke's. filter-level, earlytalker and relay control are not in this
+ * list: they are not list-style filters (they lock, wait on the socket, or decide relaying for
+ * whitelisted clients too) and the session runs them at their place.
+ */
+export const PIPELINE: readonly Filter[] = [
+  // connection time (§2.4 1–19)
+  ipWhitelist,
+  ipBlacklist,
+  // MAIL FROM
+  senderWhitelist,
+  senderBlacklist,
+  // RCPT TO: the recipient whitelist first, then the per-recipient checks in spamdyke's order
+  recipientWhitelist,
+  relayControl,
+];
+
+export function filtersFor(stage: Stage, pipeline: readonly Filter[] = PIPELINE): Filter[] {
+  return pipeline.filter((f) => f.stage === stage);
+}
+
+/** The outcome of a recipient-kind filter: the rejection for this recipient, if any. */
+export interface StageResult {
+  recipientRejection?: Rejection;
+}
+
+/**
+ * Runs one stage's filters in order. Connection-level verdicts go into `decision`; recipient-kind
+ * verdicts are returned (they concern one recipient). A filter named in --log-only logs what it
+ * would have done and is otherwise ignored.
+ */
+export async function runStage(
+  stage: Stage,
+  input: FilterInput,
+  decision: Decision,
+  opts: { onlyAlways?: boolean; pipeline?: readonly Filter[] } = {},
+): Promise<StageResult> {
+  const filters = filtersFor(stage, opts.pipeline ?? PIPELINE).filter(
+    (f) => f.enabled(input.o) && (!opts.onlyAlways || f.always),
+  );
+  for (const f of filters) f.prefetch?.(input);
+  const result: StageResult = {};
+  for (const f of filters) {
+    if (decision.locked) break;
+    if (f.kind === 'blacklist' && !decision.blacklistMayRun()) continue;
+    if (f.kind === 'whitelist' && !decision.whitelistMayRun()) continue;
+    if (f.kind === 'recipient' && result.recipientRejection && !f.overrides) continue;
+    const v = await f.run(input);
+    if (v.kind === 'continue') continue;
+    if (v.kind === 'allow') {
+      if (f.kind === 'recipient') decision.transientAllow = true;
+      else decision.whitelist();
+      continue;
+    }
+    if (input.o['log-only'].includes(f.name as never)) {
+      logOnly(input, v.rejection);
+      continue;
+    }
+    if (f.kind === 'recipient') result.recipientRejection = v.rejection;
+    else decision.reject(v.rejection);
+  }
+  return result;
+}
+
+/** --log-only: the decision is logged at info level, and the mail goes on. */
+export function logOnly(input: FilterInput, r: Rejection): void {
+  const reason = r.reason === '' ? '(empty)' : r.reason.replace(/ /g, '_');
+  input.log.info(
+    `LOG_ONLY would be ${r.logCode} from: ${input.sender || '(unknown)'} to: ${input.recipient || '(unknown)'} ` +
+      `origin_ip: ${input.facts.ip} origin_rdns: ${input.facts.rdns || '(unknown)'} reason: ${reason}`,
+  );
+}

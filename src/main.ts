@@ -1,0 +1,128 @@
+// levee's entry point: parse the options, learn the connection's facts, run one session, exit.
+// Everything here runs once per SMTP connection, so nothing is loaded that a configuration does not
+// use: help text, config-test and the proxy daemon are separate files required on demand.
+import { loadOptions, ConfigError, needsChild } from './options/parse';
+import type { OptionValues } from './options/table';
+import { Logger, type LogTarget } from './log';
+import { Session } from './session/session';
+import { childEnvironment, remoteFromEnv, UNKNOWN_IP, DEFAULT_PATH } from './session/facts';
+import { relayGranted, rcpthostsFiles, morercpthostsFiles } from './filters/relay';
+import type { ConnectionFacts } from './filters/types';
+import { Dns, dnsSettingsFromOptions } from './dns';
+
+/** Exit status for configuration errors (spamdyke exited 0; levee does not hide errors). */
+const EXIT_CONFIG = 111;
+
+function fatal(message: string): never {
+  process.stderr.write(`levee: ERROR: ${message}\nUse --help for usage.\n`);
+  process.exit(EXIT_CONFIG);
+}
+
+/** dist/help.cjs, next to this bundle (build.mjs LAZY): only --help/--version pay for the texts */
+function loadHelp(): { helpText(more: boolean): string; versionText(): string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./help.cjs') as ReturnType<typeof loadHelp>;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  let parsed;
+  try {
+    parsed = loadOptions(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) fatal(e.message);
+    throw e;
+  }
+  const o = parsed.options;
+  if (o.help || o['more-help'] || o.version) {
+    const help = loadHelp();
+    process.stderr.write(o.version ? help.versionText() : help.helpText(o['more-help']));
+    return 0;
+  }
+  if (needsChild(o) && parsed.child.length === 0) fatal('Missing qmail-smtpd command');
+  const log = new Logger({
+    level: o['config-test'] && o['log-level'] === 'none' ? 'error' : o['log-level'],
+    targets: o['log-target'] as readonly LogTarget[],
+    format: o['log-format'],
+    pid: process.pid,
+  });
+  for (const w of parsed.warnings ?? []) log.error(w);
+  if (o['config-test']) {
+    process.stderr.write('levee: --config-test is not available in this version yet\n');
+    return 1;
+  }
+  if (!process.env.PATH) process.env.PATH = DEFAULT_PATH;
+  const code = await runWrapper(o, parsed.child, log, parsed.userSet.has('dns-timeout-secs'));
+  await log.close();
+  return code;
+}
+
+/** Wrapper mode: one connection on fd 0/1, the child named on the command line. */
+async function runWrapper(
+  o: OptionValues,
+  child: readonly string[],
+  log: Logger,
+  dnsTimeoutSet: boolean,
+): Promise<number> {
+  const env = process.env;
+  let dns: Dns | undefined;
+  const getDns = () =>
+    (dns ??= new Dns(dnsSettingsFromOptions({ ...o, 'dns-timeout-set': dnsTimeoutSet }, env)));
+  const remote = remoteFromEnv(env);
+  const facts: ConnectionFacts = {
+    ip: remote.ip || UNKNOWN_IP,
+    rdns: '',
+    rdnsTemporaryFailure: false,
+    remoteInfo: env.TCPREMOTEINFO ?? '',
+    relayClient: env.RELAYCLIENT,
+  };
+  let resolvedIp: string | undefined;
+  const factsReady = (async () => {
+    if (o['dns-level'] === 'none') return;
+    if (remote.hostname) {
+      const a = await getDns().a(remote.hostname);
+      if (a.ok && a.value.length) (facts as { ip: string }).ip = resolvedIp = a.value[0];
+    }
+    if (facts.ip === UNKNOWN_IP) return;
+    const ptr = await getDns().ptr(facts.ip);
+    if (ptr.ok) facts.rdns = ptr.value;
+    else if (ptr.failure !== 'nxdomain' && ptr.failure !== 'nodata') {
+      facts.rdnsTemporaryFailure = true;
+      log.verbose(`rDNS lookup for ${facts.ip} failed temporarily: ${ptr.message}`);
+    }
+  })();
+  const authRelay =
+    ['ondemand', 'ondemand-encrypted', 'always', 'always-encrypted'].includes(o['smtp-auth-level']) &&
+    (rcpthostsFiles(o).length > 0 || morercpthostsFiles(o).length > 0);
+  const session = new Session({
+    o,
+    child,
+    childEnv: () =>
+      childEnvironment(env, { grantRelay: authRelay || relayGranted(o, facts, log), resolvedIp }),
+    childEnvNeedsFacts:
+      o['rdns-relay-entry'].length > 0 || o['rdns-relay-file'].length > 0 || remote.hostname !== '',
+    facts,
+    factsReady,
+    log,
+    input: process.stdin,
+    output: process.stdout,
+    dns: getDns,
+  });
+  const code = await session.run();
+  dns?.cancelAll();
+  return code;
+}
+
+// A client going away while we write must not crash levee (SIGPIPE is ignored by Node already).
+process.stdout.on('error', () => {});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(
+      `levee[${process.pid}]: ERROR: internal error: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
+    process.exitCode = 111;
+  },
+);

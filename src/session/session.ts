@@ -1,0 +1,672 @@
+// One SMTP session in wrapper mode: the client on one side (fd 0/1), the child (qmail-smtpd) on the
+// other, and spamdyke's decision model in between (spec §2). levee works in lock-step, as spamdyke
+// does: one client command at a time, and the next is read only when the child has answered, so
+// replies can never be lost or reordered; pipelined commands simply wait in the input queue. The
+// DATA section is streamed through the end-of-data scanner with backpressure.
+import type { Readable, Writable } from 'node:stream';
+import type { OptionValues } from '../options/table';
+import type { Logger, TrafficRecord } from '../log';
+import type { Dns } from '../dns';
+import { ChildIO, ClientIO, Interrupted, replyText, replyToBuffer, type Reply } from '../relay/io';
+import { DataScanner } from '../relay/data';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { parseAddress, formatAddress } from '../match/address';
+import { Action, Decision, Grace, graceFor } from './decision';
+import { makeRejection, replyLine, substitutedCode, type Moment, type Rejection } from './rejections';
+import { argumentOf, authUserFrom, recognise, stripCr, type Command } from './commands';
+import { rewriteEhlo } from './ehlo';
+import { runStage } from '../filters/pipeline';
+import type { ConnectionFacts, FilterInput } from '../filters/types';
+
+/** How long levee waits for a child reply, or for a client after cutting the child off, when no
+ * idle-timeout-secs is configured (spamdyke forces 1200 s once qmail is cut off). */
+const DEFAULT_WAIT_SECS = 1200;
+/** A child that does not exit after its input was closed is killed after this long. */
+const CHILD_REAP_MS = 10_000;
+
+export type Encryption = '' | 'TLS' | 'SSL' | 'TLS_PASSTHROUGH';
+
+export interface SessionDeps {
+  o: OptionValues;
+  /** child command (qmail-smtpd and its arguments) */
+  child: readonly string[];
+  /** the child's environment (fixed up, §5.1); called once the connection facts are known */
+  childEnv: () => NodeJS.ProcessEnv;
+  /** true when the child's environment depends on the rDNS name (rdns-relay-*) */
+  childEnvNeedsFacts: boolean;
+  facts: ConnectionFacts;
+  /** resolves when the facts are complete (rDNS lookup done) */
+  factsReady: Promise<void>;
+  log: Logger;
+  input: Readable;
+  output: Writable;
+  dns: () => Dns;
+  /** called with every byte that crosses levee, for full-log-dir transcripts */
+  trace?: (direction: TraceDirection, data: Buffer) => void;
+}
+
+export type TraceDirection =
+  | 'FROM REMOTE TO CHILD'
+  | 'FROM CHILD TO REMOTE'
+  | 'FROM CHILD, FILTERED'
+  | 'FROM LEVEE TO REMOTE'
+  | 'FROM LEVEE TO CHILD';
+
+export class Session {
+  private readonly o: OptionValues;
+  private readonly log: Logger;
+  private readonly facts: ConnectionFacts;
+  private readonly decision = new Decision();
+  private readonly grace: Grace;
+  private readonly client: ClientIO;
+  private child: ChildIO | undefined;
+  private sender = '';
+  private accepted: string[] = [];
+  private authUser = '';
+  private encryption: Encryption = '';
+  private timedOut = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private connTimer: NodeJS.Timeout | undefined;
+  private idleSecs: number;
+  private readonly memos = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: SessionDeps) {
+    this.o = deps.o;
+    this.log = deps.log;
+    this.facts = deps.facts;
+    this.grace = graceFor(this.o);
+    this.idleSecs = this.o['idle-timeout-secs'];
+    this.client = new ClientIO(deps.input, deps.output, (c) => {
+      this.touch();
+      deps.trace?.('FROM REMOTE TO CHILD', c);
+    });
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private touch(): void {
+    if (this.timedOut) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const secs = this.idleSecs || (this.decision.delivered || this.child ? DEFAULT_WAIT_SECS : 0);
+    if (secs > 0) this.idleTimer = setTimeout(() => this.onTimeout(), secs * 1000);
+  }
+
+  private onTimeout(): void {
+    if (this.timedOut) return;
+    this.timedOut = true;
+    const e = new Interrupted('timeout');
+    this.client.interrupt(e);
+    this.child?.interrupt(e);
+  }
+
+  private stopTimers(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.connTimer) clearTimeout(this.connTimer);
+  }
+
+  // ---------------------------------------------------------------- output helpers
+
+  private send(b: Buffer): void {
+    this.deps.trace?.('FROM LEVEE TO REMOTE', b);
+    this.client.write(b);
+  }
+
+  private reply(code: number, text: string): void {
+    this.send(replyLine(code, text));
+  }
+
+  private relayReply(r: Reply, lines?: readonly string[]): void {
+    const b = lines ? replyToBuffer(lines) : r.raw;
+    this.deps.trace?.('FROM CHILD TO REMOTE', b);
+    this.client.write(b);
+  }
+
+  private traffic(code: string, recipient: string, reason: string, extra: Partial<TrafficRecord> = {}): void {
+    this.log.traffic({
+      code,
+      sender: this.sender,
+      recipient,
+      ip: this.facts.ip,
+      rdns: this.facts.rdns,
+      auth: this.authUser,
+      encryption: this.encryption,
+      reason,
+      ...extra,
+    });
+  }
+
+  private logRejection(r: Rejection, recipient: string, at: Moment): void {
+    this.traffic(r.logCode, recipient, r.reason, { filter: r.filter, replyCode: substitutedCode(r, at) });
+  }
+
+  private filterInput(extra: { recipient?: string } = {}): FilterInput {
+    return {
+      o: this.o,
+      facts: this.facts,
+      log: this.log,
+      sender: this.sender,
+      recipient: extra.recipient,
+      authUser: this.authUser,
+      acceptedRecipients: this.accepted.length,
+      dns: this.deps.dns,
+      memo: <T>(key: string, make: () => Promise<T>): Promise<T> => {
+        let p = this.memos.get(key) as Promise<T> | undefined;
+        if (!p) {
+          p = make();
+          this.memos.set(key, p);
+        }
+        return p;
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- filter-level
+
+  /** filter-level (§2.4 step 1), evaluated at connect, at MAIL and after each RCPT. */
+  private applyFilterLevel(): void {
+    const level = this.o['filter-level'];
+    if (this.decision.locked) return;
+    if (level === 'reject-all') {
+      this.log.filter('FILTER_REJECT_ALL', []);
+      this.decision.rejectAndLock(makeRejection('rejectAll', this.o, '', 'filter-level'));
+    } else if (level === 'require-auth' && this.decision.action !== Action.Authenticated) {
+      this.log.filter('FILTER_AUTH_REQUIRED', []);
+      this.decision.forceReject(makeRejection('authRequired', this.o, '', 'filter-level'));
+    } else if (level === 'allow-all' && this.decision.whitelistMayRun()) {
+      this.log.filter('FILTER_ALLOW_ALL', []);
+      this.decision.whitelist();
+    }
+  }
+
+  // ---------------------------------------------------------------- the session
+
+  /** Runs the whole session; resolves with levee's exit status. */
+  async run(): Promise<number> {
+    const o = this.o;
+    if (o['connection-timeout-secs'] > 0)
+      this.connTimer = setTimeout(() => this.onTimeout(), o['connection-timeout-secs'] * 1000);
+    this.touch();
+    const configDir = o['config-dir'].length > 0;
+    // the child starts at once unless a connection rejection could mean it never starts (grace
+    // NONE): its start-up then overlaps with the connection filters' DNS queries
+    if (this.grace !== Grace.None && !this.deps.childEnvNeedsFacts) this.startChild();
+    try {
+      await this.deps.factsReady;
+      this.applyFilterLevel();
+      if (!configDir) await runStage('connect', this.filterInput(), this.decision);
+      await this.earlytalker();
+      if (this.decision.rejecting && this.grace === Grace.None) {
+        // qmail is never started; levee answers everything itself (§2.3)
+        this.deliver('greeting');
+      } else {
+        if (!this.child) this.startChild();
+        const ok = await this.greeting();
+        if (!ok) return await this.finish();
+      }
+      await this.commandLoop();
+    } catch (e) {
+      if (!(e instanceof Interrupted)) throw e;
+    }
+    if (this.timedOut) this.timeoutReply();
+    return await this.finish();
+  }
+
+  private startChild(): void {
+    this.child = new ChildIO(this.deps.child, this.deps.childEnv(), (c, filtered) => {
+      this.touch();
+      this.deps.trace?.(filtered ? 'FROM CHILD, FILTERED' : 'FROM CHILD TO REMOTE', c);
+    });
+  }
+
+  /** earlytalker (§2.4 step 19, errata 10): any client byte before the banner is let through. */
+  private async earlytalker(): Promise<void> {
+    const secs = this.o['greeting-delay-secs'];
+    if (secs <= 0 || !this.decision.blacklistMayRun()) return;
+    let timer: NodeJS.Timeout | undefined;
+    const spoke = await Promise.race([
+      this.client.waitInput().then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), secs * 1000))),
+    ]);
+    clearTimeout(timer);
+    if (spoke && !this.client.atEof) {
+      this.log.filter('FILTER_EARLYTALKER', [['delay', String(secs)]]);
+      const r = makeRejection('earlytalker', this.o, '', 'earlytalker');
+      if (this.o['log-only'].includes('earlytalker')) {
+        this.log.info(`LOG_ONLY would be ${r.logCode} origin_ip: ${this.facts.ip} reason: (empty)`);
+      } else this.decision.reject(r);
+    }
+  }
+
+  /** Relays the child's banner. False when the child could not start or died. */
+  private async greeting(): Promise<boolean> {
+    const child = this.child!;
+    const banner = await child.readReply();
+    if (!banner) {
+      this.childFailed('before its greeting');
+      return false;
+    }
+    this.relayReply(banner);
+    return true;
+  }
+
+  private childFailed(when: string): void {
+    const child = this.child;
+    if (child?.startError) {
+      this.log.error(`unable to start child process ${this.deps.child[0]}: ${child.startError.message}`);
+    } else {
+      const x = child?.exitInfo;
+      this.log.error(
+        `child process ${this.deps.child[0]} ended ${when}` +
+          (x ? (x.signal ? ` (signal ${x.signal})` : x.code !== null ? ` (status ${x.code})` : '') : ''),
+      );
+    }
+    this.reply(421, 'Service temporarily unavailable. Try again later.');
+  }
+
+  /** Delivers the connection's rejection now: the child is cut off and levee answers from here on. */
+  private deliver(at: Moment, recipient?: string): void {
+    const r = this.decision.rejection!;
+    this.decision.delivered = true;
+    this.child?.cut();
+    this.reply(substitutedCode(r, at), r.text);
+    if (recipient !== undefined) this.logRejection(r, recipient, at);
+    this.touch();
+  }
+
+  /** Reads the next client line; meanwhile relays anything the child says on its own. */
+  private async nextLine(): Promise<Buffer | 'eof' | 'toolong'> {
+    for (;;) {
+      if (this.client.hasInput) return this.client.readLine();
+      const child = this.child;
+      if (child && !child.cutOff) {
+        const r = child.takeReply();
+        if (r) {
+          // e.g. qmail-smtpd's own timeout message before it exits
+          this.relayReply(r);
+          continue;
+        }
+        if (child.gone) return 'eof';
+      }
+      await new Promise<void>((resolve, reject) => {
+        const offC = this.client.onReadable(done);
+        const offK = child && !child.cutOff ? child.onReadable(done) : () => {};
+        function done() {
+          offC();
+          offK();
+          resolve();
+        }
+        this.client.waitInput().catch((e) => {
+          offC();
+          offK();
+          reject(e);
+        });
+      });
+    }
+  }
+
+  private async commandLoop(): Promise<void> {
+    for (;;) {
+      const got = await this.nextLine();
+      if (got === 'eof') return;
+      if (got === 'toolong') {
+        this.reply(500, 'Line too long.');
+        continue;
+      }
+      const line = stripCr(got).toString('latin1');
+      const cmd = recognise(line);
+      this.decision.clearTransient();
+      if (this.decision.delivered) {
+        if (this.fabricated(cmd, line)) return;
+        continue;
+      }
+      const done = await this.command(cmd, line, got);
+      if (done) return;
+    }
+  }
+
+  /** After a delivered rejection levee answers everything itself (§3.2). True when the session ends. */
+  private fabricated(cmd: Command, line: string): boolean {
+    const r = this.decision.rejection!;
+    switch (cmd) {
+      case 'helo':
+      case 'ehlo':
+        this.reply(250, r.text);
+        return false;
+      case 'mail': {
+        const a = parseAddress(argumentOf(line, 'mail'));
+        this.sender = a ? formatAddress(a) : '';
+        this.reply(250, r.text);
+        return false;
+      }
+      case 'rcpt': {
+        const a = parseAddress(argumentOf(line, 'rcpt'));
+        if (!a || a.local === '') {
+          this.reply(554, makeRejection('unparseable', this.o, '', '').text);
+          return false;
+        }
+        this.reply(r.code, r.text);
+        this.logRejection(r, formatAddress(a), 'rcpt');
+        return false;
+      }
+      case 'data':
+      case 'starttls':
+        this.reply(r.code, r.text);
+        return false;
+      case 'quit':
+        this.reply(221, r.text);
+        return true;
+      case 'rset':
+        this.sender = '';
+        this.reply(554, r.text);
+        return false;
+      default:
+        // includes AUTH: spamdyke sent nothing here (quirk 14); a client deserves an answer
+        this.reply(554, r.text);
+        return false;
+    }
+  }
+
+  /** Forwards a command line to the child and returns its reply (null: the child is gone). */
+  private async forward(raw: Buffer): Promise<Reply | null> {
+    const child = this.child!;
+    const line = raw.length && raw[raw.length - 1] === 13 ? raw : Buffer.concat([raw, Buffer.from('\r')]);
+    child.write(Buffer.concat([line, Buffer.from('\n')]));
+    const r = await child.readReply();
+    if (!r) this.childFailed('in the middle of the session');
+    return r;
+  }
+
+  /** One command in normal mode. True when the session ends. */
+  private async command(cmd: Command, line: string, raw: Buffer): Promise<boolean> {
+    switch (cmd) {
+      case 'ehlo':
+        return this.ehlo(raw);
+      case 'auth':
+        return this.auth(line, raw);
+      case 'starttls':
+        return this.starttls(raw);
+      case 'mail':
+        return this.mail(line, raw);
+      case 'rcpt':
+        return this.rcpt(line, raw);
+      case 'data':
+        return this.data(raw);
+      case 'quit': {
+        const r = await this.forward(raw);
+        if (r) this.relayReply(r);
+        return true;
+      }
+      case 'rset': {
+        const r = await this.forward(raw);
+        if (!r) return true;
+        this.resetTransaction();
+        this.relayReply(r);
+        return false;
+      }
+      default: {
+        const r = await this.forward(raw);
+        if (!r) return true;
+        this.relayReply(r);
+        return false;
+      }
+    }
+  }
+
+  private resetTransaction(): void {
+    this.sender = '';
+    this.accepted = [];
+  }
+
+  private async ehlo(raw: Buffer): Promise<boolean> {
+    const r = await this.forward(raw);
+    if (!r) return true;
+    const o = this.o;
+    const tlsOff =
+      o['tls-level'] === 'none' || (o['tls-level'] === 'smtp-no-passthrough' && !o['tls-certificate-file']);
+    const lines = rewriteEhlo(r.lines, { removeAuth: o['smtp-auth-level'] === 'none', removeTls: tlsOff });
+    this.relayReply(r, lines);
+    return false;
+  }
+
+  /** AUTH while the child handles it (observe / none): relay the exchange, watch for 235. */
+  private async auth(line: string, raw: Buffer): Promise<boolean> {
+    const words = argumentOf(line, 'auth').trim().split(/\s+/);
+    const mechanism = (words[0] ?? '').toUpperCase();
+    let user = words[1] ? authUserFrom(mechanism, words[1]) : '';
+    let r = await this.forward(raw);
+    while (r && r.code === 334) {
+      this.relayReply(r);
+      const resp = await this.nextLine();
+      if (resp === 'eof' || resp === 'toolong') return resp === 'eof';
+      const text = stripCr(resp).toString('latin1');
+      if (!user) user = authUserFrom(mechanism, text);
+      r = await this.forward(resp);
+    }
+    if (!r) return true;
+    if (r.code === 235 && this.o['smtp-auth-level'] !== 'none') {
+      this.authUser = user || '(unknown)';
+      this.decision.authenticate();
+    }
+    this.relayReply(r);
+    return false;
+  }
+
+  private async starttls(raw: Buffer): Promise<boolean> {
+    const o = this.o;
+    const level = o['tls-level'];
+    if (
+      this.encryption !== '' ||
+      level === 'none' ||
+      (level === 'smtp-no-passthrough' && !o['tls-certificate-file'])
+    ) {
+      const r = makeRejection('tlsFailure', o, '', '');
+      this.reply(554, r.text);
+      return false;
+    }
+    const r = await this.forward(raw);
+    if (!r) return true;
+    this.relayReply(r);
+    if (r.code !== 220) return false;
+    // the child does TLS itself: from here on the session is opaque bytes (§5.5)
+    this.encryption = 'TLS_PASSTHROUGH';
+    this.traffic('TLS_ENCRYPTED', '', '', { sender: '' });
+    await this.passthrough();
+    return true;
+  }
+
+  /** Raw relay in both directions until either side closes (TLS passthrough). */
+  private async passthrough(): Promise<void> {
+    const child = this.child!;
+    const stdin = child.proc.stdin!;
+    const stdout = child.proc.stdout!;
+    stdout.removeAllListeners('data');
+    stdout.on('data', (c: Buffer) => {
+      this.touch();
+      this.client.write(c);
+    });
+    for (;;) {
+      const c = await this.client.readChunk();
+      if (c === 'eof') break;
+      if (!stdin.write(c)) await child.drain();
+      if (child.exitInfo) break;
+    }
+    stdin.end();
+  }
+
+  private async mail(line: string, raw: Buffer): Promise<boolean> {
+    const a = parseAddress(argumentOf(line, 'mail'));
+    if (!a) {
+      this.reply(554, makeRejection('unparseable', this.o, '', '').text);
+      return false;
+    }
+    this.sender = formatAddress(a);
+    this.applyFilterLevel();
+    if (!this.o['config-dir'].length) await runStage('mail', this.filterInput(), this.decision);
+    if (this.decision.rejecting && this.grace <= Grace.AfterFrom) {
+      this.deliver('mail');
+      return false;
+    }
+    const r = await this.forward(raw);
+    if (!r) return true;
+    if (r.code !== 250) this.resetTransaction();
+    else this.accepted = [];
+    this.relayReply(r);
+    return false;
+  }
+
+  private async rcpt(line: string, raw: Buffer): Promise<boolean> {
+    const a = parseAddress(argumentOf(line, 'rcpt'));
+    if (!a || a.local === '') {
+      this.reply(554, makeRejection('unparseable', this.o, '', '').text);
+      return false;
+    }
+    const recipient = formatAddress(a);
+    const input = this.filterInput({ recipient });
+    const d = this.decision;
+    await runStage('rcpt-allow', input, d);
+    let refusal: Rejection | undefined;
+    if (!d.transientAllow && d.action <= Action.Reject) {
+      if (d.rejecting) {
+        this.deliver('rcpt', recipient);
+        return false;
+      }
+      refusal = (await runStage('rcpt', input, d)).recipientRejection;
+    } else {
+      refusal = (await runStage('rcpt', input, d, { onlyAlways: true })).recipientRejection;
+    }
+    this.applyFilterLevel();
+    if (refusal) {
+      this.reply(refusal.code, refusal.text);
+      this.logRejection(refusal, recipient, 'rcpt');
+      return false;
+    }
+    const r = await this.forward(raw);
+    if (!r) return true;
+    if (r.code >= 200 && r.code < 300) this.accepted.push(recipient);
+    else {
+      const text = replyText(r);
+      this.log.filter('FILTER_OTHER', [['response', `"${r.lines.join(' ')}"`]]);
+      this.traffic('DENIED_OTHER', recipient, text, { replyCode: r.code });
+    }
+    this.relayReply(r);
+    return false;
+  }
+
+  private async data(raw: Buffer): Promise<boolean> {
+    if (this.accepted.length === 0) {
+      if (this.decision.rejecting) {
+        this.deliver('data');
+        return false;
+      }
+      const z = makeRejection('zeroRecipients', this.o, '', '');
+      this.reply(z.code, z.text);
+      return false;
+    }
+    // a recipient was accepted (e.g. whitelisted): a pending connection rejection no longer applies
+    if (!this.decision.locked && this.decision.action === Action.Reject) {
+      this.decision.action = Action.Undecided;
+      this.decision.rejection = undefined;
+    }
+    const r = await this.forward(raw);
+    if (!r) return true;
+    this.relayReply(r);
+    if (r.code !== 354) return false;
+    return this.relayBody();
+  }
+
+  /** Streams the message to the child; true when the session ends. */
+  private async relayBody(): Promise<boolean> {
+    const child = this.child!;
+    const scanner = new DataScanner();
+    let sinceGc = 0;
+    for (;;) {
+      const c = await this.client.readChunk();
+      if (c === 'eof') {
+        // the message is incomplete: closing the child's input without the terminator discards it
+        child.cut();
+        this.log.info(
+          `client disconnected during DATA after ${scanner.bytesIn} bytes; message discarded ` +
+            `origin_ip: ${this.facts.ip} from: ${this.sender || '(unknown)'}`,
+        );
+        return true;
+      }
+      const res = scanner.push(c);
+      if (res.out.length) {
+        if (!child.write(res.out)) await child.drain();
+        sinceGc += res.out.length;
+        if (sinceGc > GC_EVERY) {
+          sinceGc = 0;
+          minorGc();
+        }
+      }
+      if (res.ended) {
+        this.client.unread(res.rest);
+        break;
+      }
+    }
+    if (this.o['bare-lf'] === 'reject' && (scanner.sawBareLf || scanner.sawBadDotLine)) {
+      const rej = makeRejection(
+        'bareLf',
+        this.o,
+        scanner.sawBadDotLine ? 'bad_end_of_data' : 'bare_LF',
+        'bare-lf',
+      );
+      this.decision.reject(rej);
+      this.deliver('dot');
+      for (const rcpt of this.accepted) this.logRejection(rej, rcpt, 'dot');
+      this.accepted = [];
+      return false;
+    }
+    const end = Buffer.from('.\r\n');
+    this.deps.trace?.('FROM LEVEE TO CHILD', end);
+    child.write(end);
+    const r = await child.readReply();
+    if (!r) {
+      this.childFailed('before accepting the message');
+      return true;
+    }
+    const text = replyText(r);
+    for (const rcpt of this.accepted)
+      this.traffic(r.code === 250 ? 'ALLOWED' : 'DENIED_OTHER', rcpt, text, { replyCode: r.code });
+    this.relayReply(r);
+    this.resetTransaction();
+    return false;
+  }
+
+  /** TIMEOUT (§5.2): cut the child off, tell the client, log once. */
+  private timeoutReply(): void {
+    this.child?.cut();
+    const r = makeRejection('timeout', this.o, 'TIMEOUT', 'timeout');
+    this.reply(r.code, r.text);
+    this.traffic('TIMEOUT', this.accepted[0] ?? '', 'TIMEOUT');
+  }
+
+  /** Ends the session: the child is reaped (never left behind), the client connection closed. */
+  private async finish(): Promise<number> {
+    this.stopTimers();
+    if (this.child) {
+      this.child.cut();
+      await this.child.reap(CHILD_REAP_MS);
+    }
+    await this.client.end();
+    return 0;
+  }
+}
+
+/** A minor GC every ~1 MiB of body keeps peak RSS flat (shared/research/perf.md §3). */
+const GC_EVERY = 1024 * 1024;
+type GcFunction = (options: { type: 'minor' | 'major' }) => void;
+let gcFn: GcFunction | null | undefined;
+function minorGc(): void {
+  if (gcFn === undefined) {
+    try {
+      // the flag only makes `gc` available to contexts created afterwards, hence the new context
+      setFlagsFromString('--expose-gc');
+      gcFn = runInNewContext('gc') as GcFunction;
+    } catch {
+      gcFn = null;
+    }
+  }
+  gcFn?.({ type: 'minor' });
+}
