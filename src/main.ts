@@ -24,8 +24,20 @@ function loadHelp(): { helpText(more: boolean): string; versionText(): string } 
   return require('./help.cjs') as ReturnType<typeof loadHelp>;
 }
 
+/** dist/config-test.cjs and dist/serve.cjs: loaded only by the commands that use them */
+interface ConfigTestModule {
+  runConfigTest(o: OptionValues, child: readonly string[], log: Logger): Promise<number>;
+}
+interface ServeModule {
+  serve(argv: readonly string[]): Promise<number>;
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'serve') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('./serve.cjs') as ServeModule).serve(argv.slice(1));
+  }
   let parsed;
   try {
     parsed = loadOptions(argv);
@@ -48,8 +60,11 @@ async function main(): Promise<number> {
   });
   for (const w of parsed.warnings ?? []) log.error(w);
   if (o['config-test']) {
-    process.stderr.write('levee: --config-test is not available in this version yet\n');
-    return 1;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ct = require('./config-test.cjs') as ConfigTestModule;
+    const code = await ct.runConfigTest(o, parsed.child, log);
+    await log.close();
+    return code;
   }
   if (!process.env.PATH) process.env.PATH = DEFAULT_PATH;
   const code = await runWrapper(o, parsed.child, log, parsed.userSet.has('dns-timeout-secs'));

@@ -3,27 +3,16 @@
 import type { Decision } from '../session/decision';
 import type { Rejection } from '../session/rejections';
 import type { Filter, FilterInput, Stage } from './types';
-import { ipWhitelist, ipBlacklist } from './ip-lists';
-import { senderWhitelist, senderBlacklist } from './sender-lists';
-import { recipientWhitelist } from './recipient-lists';
-import { relayControl } from './relay';
+import { CONNECT_FILTERS } from './connect-stage';
+import { MAIL_FILTERS } from './mail-stage';
+import { RCPT_FILTERS } from './rcpt-stage';
 
 /**
- * Order matters and is spamdyke's. filter-level, earlytalker and relay control are not in this
- * list: they are not list-style filters (they lock, wait on the socket, or decide relaying for
- * whitelisted clients too) and the session runs them at their place.
+ * The whole pipeline, in order. Order matters and is spamdyke's; each stage's list lives in its own
+ * file. filter-level and earlytalker are not list-style filters (one locks the decision, the other
+ * waits on the socket): the session runs them at their place.
  */
-export const PIPELINE: readonly Filter[] = [
-  // connection time (§2.4 1–19)
-  ipWhitelist,
-  ipBlacklist,
-  // MAIL FROM
-  senderWhitelist,
-  senderBlacklist,
-  // RCPT TO: the recipient whitelist first, then the per-recipient checks in spamdyke's order
-  recipientWhitelist,
-  relayControl,
-];
+export const PIPELINE: readonly Filter[] = [...CONNECT_FILTERS, ...MAIL_FILTERS, ...RCPT_FILTERS];
 
 export function filtersFor(stage: Stage, pipeline: readonly Filter[] = PIPELINE): Filter[] {
   return pipeline.filter((f) => f.stage === stage);

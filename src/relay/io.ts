@@ -57,10 +57,30 @@ export class ClientIO {
   private readonly listeners = new Set<() => void>();
 
   constructor(
-    readonly input: Readable,
-    readonly output: Writable,
+    public input: Readable,
+    public output: Writable,
     private readonly onData: (chunk: Buffer) => void,
   ) {
+    this.attach(input);
+  }
+
+  /**
+   * Switches to other streams (after a TLS handshake: the TLS socket's plaintext). Queued input
+   * is dropped: nothing the client sent before the switch may be used (CVE-2011-0411).
+   */
+  replaceStreams(input: Readable, output: Writable): void {
+    this.input.removeAllListeners('data');
+    this.input.removeAllListeners('end');
+    this.input.removeAllListeners('error');
+    this.buf = EMPTY;
+    this.paused = false;
+    this.eof = false;
+    this.input = input;
+    this.output = output;
+    this.attach(input);
+  }
+
+  private attach(input: Readable): void {
     input.on('data', (c: Buffer) => {
       this.onData(c);
       this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
@@ -216,11 +236,49 @@ export interface ChildExit {
   signal: NodeJS.Signals | null;
 }
 
-export class ChildIO {
-  readonly proc: ChildProcess;
+/**
+ * The other end of the session: qmail-smtpd on two pipes (wrapper mode, `levee serve --exec`) or an
+ * MTA over TCP (`levee serve --forward`). Everything above this interface is the same for both.
+ */
+export interface Downstream {
+  /** bytes to the downstream (its stdin) */
+  readonly input: Writable;
+  /** bytes from the downstream (its stdout) */
+  readonly output: Readable;
+  /** resolves when the downstream is gone (process exited / socket closed) */
   readonly exited: Promise<ChildExit>;
-  /** set when the child could not be started */
-  startError: Error | undefined;
+  /** set when it could not be started or connected */
+  readonly startError: Error | undefined;
+  /** ends it by force (a child that does not exit after its input was closed) */
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts the child with stdin/stdout on pipes and stderr inherited (spec §5.2). */
+export function spawnDownstream(argv: readonly string[], env: NodeJS.ProcessEnv): Downstream {
+  const proc: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env });
+  let startError: Error | undefined;
+  const exited = new Promise<ChildExit>((resolve) => {
+    proc.on('exit', (code, signal) => resolve({ code, signal }));
+    proc.on('error', (e) => {
+      startError ??= e;
+      if (proc.pid === undefined) resolve({ code: null, signal: null });
+    });
+  });
+  return {
+    input: proc.stdin!,
+    output: proc.stdout!,
+    exited,
+    get startError() {
+      return startError;
+    },
+    kill: (signal) => {
+      proc.kill(signal);
+    },
+  };
+}
+
+export class ChildIO {
+  readonly exited: Promise<ChildExit>;
   /** the child's stdin is closed; its further output is discarded */
   cutOff = false;
   private buf: Buffer = EMPTY;
@@ -230,43 +288,42 @@ export class ChildIO {
   private stdoutEnded = false;
   private readonly signal = new Signal();
   private readonly listeners = new Set<() => void>();
+  private rawSink: ((chunk: Buffer) => void) | undefined;
   exitInfo: ChildExit | undefined;
 
   constructor(
-    argv: readonly string[],
-    env: NodeJS.ProcessEnv,
+    readonly down: Downstream,
     private readonly onOutput: (chunk: Buffer, filtered: boolean) => void,
   ) {
-    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env });
-    this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolve(this.exitInfo);
-      });
-      this.proc.on('error', (e) => {
-        this.startError ??= e;
-        if (this.proc.pid === undefined) {
-          this.exitInfo = { code: null, signal: null };
-          this.stdoutEnded = true;
-          this.notify();
-          resolve(this.exitInfo);
-        }
-      });
+    this.exited = down.exited.then((x) => {
+      this.exitInfo = x;
+      if (down.startError) {
+        this.stdoutEnded = true;
+        this.notify();
+      }
+      return x;
     });
     // writes to a child that has gone away must not kill levee
-    this.proc.stdin?.on('error', () => {});
-    const out = this.proc.stdout;
-    if (out) {
-      out.on('data', (c: Buffer) => this.onStdout(c));
-      out.on('end', () => {
-        this.stdoutEnded = true;
-        this.notify();
-      });
-      out.on('error', () => {
-        this.stdoutEnded = true;
-        this.notify();
-      });
-    }
+    down.input.on('error', () => {});
+    const out = down.output;
+    out.on('data', (c: Buffer) => (this.rawSink ? this.rawSink(c) : this.onStdout(c)));
+    out.on('end', () => {
+      this.stdoutEnded = true;
+      this.notify();
+    });
+    out.on('error', () => {
+      this.stdoutEnded = true;
+      this.notify();
+    });
+  }
+
+  get startError(): Error | undefined {
+    return this.down.startError;
+  }
+
+  /** From now on the child's output goes to `sink` unparsed (TLS passthrough). */
+  takeOverOutput(sink: (chunk: Buffer) => void): void {
+    this.rawSink = sink;
   }
 
   private notify(): void {
@@ -330,15 +387,20 @@ export class ChildIO {
   }
 
   write(b: Buffer): boolean {
-    const stdin = this.proc.stdin;
-    if (this.cutOff || !stdin || stdin.destroyed || stdin.writableEnded) return true;
+    const stdin = this.down.input;
+    if (this.cutOff || stdin.destroyed || stdin.writableEnded) return true;
     return stdin.write(b);
+  }
+
+  /** Closes the child's input (end of session; it then exits). */
+  endInput(): void {
+    this.down.input.end();
   }
 
   /** Resolves when the child's stdin can take more (or is gone). */
   drain(): Promise<void> {
-    const stdin = this.proc.stdin;
-    if (!stdin || !stdin.writableNeedDrain || stdin.destroyed) return Promise.resolve();
+    const stdin = this.down.input;
+    if (!stdin.writableNeedDrain || stdin.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         stdin.off('drain', done);
@@ -355,7 +417,7 @@ export class ChildIO {
     if (this.cutOff) return;
     this.cutOff = true;
     this.replies = [];
-    this.proc.stdin?.end();
+    this.down.input.end();
     this.notify();
   }
 
@@ -366,10 +428,10 @@ export class ChildIO {
   /** Waits for the child to exit; after `graceMs` it is killed (every child has a timeout). */
   async reap(graceMs: number): Promise<ChildExit> {
     if (this.exitInfo) return this.exitInfo;
-    this.proc.stdin?.end();
+    this.down.input.end();
     const timer = setTimeout(() => {
-      this.proc.kill('SIGTERM');
-      setTimeout(() => this.proc.kill('SIGKILL'), 2000).unref();
+      this.down.kill('SIGTERM');
+      setTimeout(() => this.down.kill('SIGKILL'), 2000).unref();
     }, graceMs);
     timer.unref();
     const r = await this.exited;

@@ -7,15 +7,24 @@ import type { Readable, Writable } from 'node:stream';
 import type { OptionValues } from '../options/table';
 import type { Logger, TrafficRecord } from '../log';
 import type { Dns } from '../dns';
-import { ChildIO, ClientIO, Interrupted, replyText, replyToBuffer, type Reply } from '../relay/io';
+import {
+  ChildIO,
+  ClientIO,
+  Interrupted,
+  replyText,
+  replyToBuffer,
+  spawnDownstream,
+  type Downstream,
+  type Reply,
+} from '../relay/io';
 import { DataScanner } from '../relay/data';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseAddress, formatAddress } from '../match/address';
 import { Action, Decision, Grace, graceFor } from './decision';
 import { makeRejection, replyLine, substitutedCode, type Moment, type Rejection } from './rejections';
-import { argumentOf, authUserFrom, recognise, stripCr, type Command } from './commands';
-import { rewriteEhlo } from './ehlo';
+import { argumentOf, recognise, stripCr, type Command } from './commands';
+import { Security } from './security';
 import { runStage } from '../filters/pipeline';
 import type { ConnectionFacts, FilterInput } from '../filters/types';
 
@@ -31,6 +40,8 @@ export interface SessionDeps {
   o: OptionValues;
   /** child command (qmail-smtpd and its arguments) */
   child: readonly string[];
+  /** connects the downstream some other way (proxy mode); default: spawn `child` on pipes */
+  downstream?: (env: NodeJS.ProcessEnv) => Downstream;
   /** the child's environment (fixed up, §5.1); called once the connection facts are known */
   childEnv: () => NodeJS.ProcessEnv;
   /** true when the child's environment depends on the rDNS name (rdns-relay-*) */
@@ -54,17 +65,18 @@ export type TraceDirection =
   | 'FROM LEVEE TO CHILD';
 
 export class Session {
-  private readonly o: OptionValues;
-  private readonly log: Logger;
-  private readonly facts: ConnectionFacts;
-  private readonly decision = new Decision();
+  readonly o: OptionValues;
+  readonly log: Logger;
+  readonly facts: ConnectionFacts;
+  readonly decision = new Decision();
+  private readonly security: Security;
   private readonly grace: Grace;
-  private readonly client: ClientIO;
+  readonly client: ClientIO;
   private child: ChildIO | undefined;
   private sender = '';
   private accepted: string[] = [];
-  private authUser = '';
-  private encryption: Encryption = '';
+  authUser = '';
+  encryption: Encryption = '';
   private timedOut = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private connTimer: NodeJS.Timeout | undefined;
@@ -81,6 +93,17 @@ export class Session {
       this.touch();
       deps.trace?.('FROM REMOTE TO CHILD', c);
     });
+    this.security = new Security(this);
+  }
+
+  /** the child, once started (SessionPort) */
+  get childIO(): ChildIO | undefined {
+    return this.child;
+  }
+
+  /** keeps the idle timer alive from outside (TLS handshakes, AUTH commands) */
+  activity(): void {
+    this.touch();
   }
 
   // ---------------------------------------------------------------- timers
@@ -107,22 +130,22 @@ export class Session {
 
   // ---------------------------------------------------------------- output helpers
 
-  private send(b: Buffer): void {
+  send(b: Buffer): void {
     this.deps.trace?.('FROM LEVEE TO REMOTE', b);
     this.client.write(b);
   }
 
-  private reply(code: number, text: string): void {
+  reply(code: number, text: string): void {
     this.send(replyLine(code, text));
   }
 
-  private relayReply(r: Reply, lines?: readonly string[]): void {
+  relayReply(r: Reply, lines?: readonly string[]): void {
     const b = lines ? replyToBuffer(lines) : r.raw;
     this.deps.trace?.('FROM CHILD TO REMOTE', b);
     this.client.write(b);
   }
 
-  private traffic(code: string, recipient: string, reason: string, extra: Partial<TrafficRecord> = {}): void {
+  traffic(code: string, recipient: string, reason: string, extra: Partial<TrafficRecord> = {}): void {
     this.log.traffic({
       code,
       sender: this.sender,
@@ -213,7 +236,10 @@ export class Session {
   }
 
   private startChild(): void {
-    this.child = new ChildIO(this.deps.child, this.deps.childEnv(), (c, filtered) => {
+    const down = this.deps.downstream
+      ? this.deps.downstream(this.deps.childEnv())
+      : spawnDownstream(this.deps.child, this.deps.childEnv());
+    this.child = new ChildIO(down, (c, filtered) => {
       this.touch();
       this.deps.trace?.(filtered ? 'FROM CHILD, FILTERED' : 'FROM CHILD TO REMOTE', c);
     });
@@ -275,7 +301,7 @@ export class Session {
   }
 
   /** Reads the next client line; meanwhile relays anything the child says on its own. */
-  private async nextLine(): Promise<Buffer | 'eof' | 'toolong'> {
+  async nextLine(): Promise<Buffer | 'eof' | 'toolong'> {
     for (;;) {
       if (this.client.hasInput) return this.client.readLine();
       const child = this.child;
@@ -368,7 +394,7 @@ export class Session {
   }
 
   /** Forwards a command line to the child and returns its reply (null: the child is gone). */
-  private async forward(raw: Buffer): Promise<Reply | null> {
+  async forward(raw: Buffer): Promise<Reply | null> {
     const child = this.child!;
     const line = raw.length && raw[raw.length - 1] === 13 ? raw : Buffer.concat([raw, Buffer.from('\r')]);
     child.write(Buffer.concat([line, Buffer.from('\n')]));
@@ -381,11 +407,11 @@ export class Session {
   private async command(cmd: Command, line: string, raw: Buffer): Promise<boolean> {
     switch (cmd) {
       case 'ehlo':
-        return this.ehlo(raw);
+        return this.security.ehlo(raw);
       case 'auth':
-        return this.auth(line, raw);
+        return this.security.auth(line, raw);
       case 'starttls':
-        return this.starttls(raw);
+        return this.security.starttls(raw);
       case 'mail':
         return this.mail(line, raw);
       case 'rcpt':
@@ -413,85 +439,9 @@ export class Session {
     }
   }
 
-  private resetTransaction(): void {
+  resetTransaction(): void {
     this.sender = '';
     this.accepted = [];
-  }
-
-  private async ehlo(raw: Buffer): Promise<boolean> {
-    const r = await this.forward(raw);
-    if (!r) return true;
-    const o = this.o;
-    const tlsOff =
-      o['tls-level'] === 'none' || (o['tls-level'] === 'smtp-no-passthrough' && !o['tls-certificate-file']);
-    const lines = rewriteEhlo(r.lines, { removeAuth: o['smtp-auth-level'] === 'none', removeTls: tlsOff });
-    this.relayReply(r, lines);
-    return false;
-  }
-
-  /** AUTH while the child handles it (observe / none): relay the exchange, watch for 235. */
-  private async auth(line: string, raw: Buffer): Promise<boolean> {
-    const words = argumentOf(line, 'auth').trim().split(/\s+/);
-    const mechanism = (words[0] ?? '').toUpperCase();
-    let user = words[1] ? authUserFrom(mechanism, words[1]) : '';
-    let r = await this.forward(raw);
-    while (r && r.code === 334) {
-      this.relayReply(r);
-      const resp = await this.nextLine();
-      if (resp === 'eof' || resp === 'toolong') return resp === 'eof';
-      const text = stripCr(resp).toString('latin1');
-      if (!user) user = authUserFrom(mechanism, text);
-      r = await this.forward(resp);
-    }
-    if (!r) return true;
-    if (r.code === 235 && this.o['smtp-auth-level'] !== 'none') {
-      this.authUser = user || '(unknown)';
-      this.decision.authenticate();
-    }
-    this.relayReply(r);
-    return false;
-  }
-
-  private async starttls(raw: Buffer): Promise<boolean> {
-    const o = this.o;
-    const level = o['tls-level'];
-    if (
-      this.encryption !== '' ||
-      level === 'none' ||
-      (level === 'smtp-no-passthrough' && !o['tls-certificate-file'])
-    ) {
-      const r = makeRejection('tlsFailure', o, '', '');
-      this.reply(554, r.text);
-      return false;
-    }
-    const r = await this.forward(raw);
-    if (!r) return true;
-    this.relayReply(r);
-    if (r.code !== 220) return false;
-    // the child does TLS itself: from here on the session is opaque bytes (§5.5)
-    this.encryption = 'TLS_PASSTHROUGH';
-    this.traffic('TLS_ENCRYPTED', '', '', { sender: '' });
-    await this.passthrough();
-    return true;
-  }
-
-  /** Raw relay in both directions until either side closes (TLS passthrough). */
-  private async passthrough(): Promise<void> {
-    const child = this.child!;
-    const stdin = child.proc.stdin!;
-    const stdout = child.proc.stdout!;
-    stdout.removeAllListeners('data');
-    stdout.on('data', (c: Buffer) => {
-      this.touch();
-      this.client.write(c);
-    });
-    for (;;) {
-      const c = await this.client.readChunk();
-      if (c === 'eof') break;
-      if (!stdin.write(c)) await child.drain();
-      if (child.exitInfo) break;
-    }
-    stdin.end();
   }
 
   private async mail(line: string, raw: Buffer): Promise<boolean> {

@@ -1,0 +1,5 @@
+// MAIL FROM filters in spamdyke's order (spec §2.4 MAIL FROM steps 2–6).
+import type { Filter } from './types';
+import { senderWhitelist, senderBlacklist } from './sender-lists';
+
+export const MAIL_FILTERS: readonly Filter[] = [senderWhitelist, senderBlacklist];
