@@ -3,7 +3,8 @@
 // use: help text, config-test and the proxy daemon are separate files required on demand.
 import { loadOptions, ConfigError, needsChild } from './options/parse';
 import type { OptionValues } from './options/table';
-import { Logger, type LogTarget } from './log';
+import { Logger, Transcript, type LogTarget } from './log';
+import { version } from '../package.json';
 import { Session } from './session/session';
 import { childEnvironment, remoteFromEnv, UNKNOWN_IP, DEFAULT_PATH } from './session/facts';
 import { relayGranted, rcpthostsFiles, morercpthostsFiles } from './filters/relay';
@@ -80,6 +81,17 @@ async function runWrapper(
   dnsTimeoutSet: boolean,
 ): Promise<number> {
   const env = process.env;
+  let transcript: Transcript | null = null;
+  if (o['full-log-dir']) {
+    transcript = Transcript.open(o['full-log-dir'], version, process.pid, (msg) => log.error(msg));
+    if (transcript) {
+      log.attachTranscript(transcript);
+      transcript.section(
+        'CURRENT ENVIRONMENT',
+        Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      );
+    }
+  }
   let dns: Dns | undefined;
   const getDns = () =>
     (dns ??= new Dns(dnsSettingsFromOptions({ ...o, 'dns-timeout-set': dnsTimeoutSet }, env)));
@@ -98,10 +110,13 @@ async function runWrapper(
       const a = await getDns().a(remote.hostname);
       if (a.ok && a.value.length) (facts as { ip: string }).ip = resolvedIp = a.value[0];
     }
+    transcript?.eventLine(`Remote IP = ${facts.ip}`);
     if (facts.ip === UNKNOWN_IP) return;
     const ptr = await getDns().ptr(facts.ip);
-    if (ptr.ok) facts.rdns = ptr.value;
-    else if (ptr.failure !== 'nxdomain' && ptr.failure !== 'nodata') {
+    if (ptr.ok) {
+      facts.rdns = ptr.value;
+      transcript?.eventLine(`Remote rDNS = ${facts.rdns}`);
+    } else if (ptr.failure !== 'nxdomain' && ptr.failure !== 'nodata') {
       facts.rdnsTemporaryFailure = true;
       log.verbose(`rDNS lookup for ${facts.ip} failed temporarily: ${ptr.message}`);
     }
@@ -122,6 +137,7 @@ async function runWrapper(
     input: process.stdin,
     output: process.stdout,
     dns: getDns,
+    trace: transcript ? (direction, data) => transcript.chunk(direction, data) : undefined,
   });
   const code = await session.run();
   dns?.cancelAll();

@@ -140,6 +140,9 @@ export class ClientIO {
           continue;
         }
         this.take(this.buf.length);
+      } else if (i > MAX_COMMAND_LINE) {
+        this.take(i + 1);
+        return 'toolong';
       } else if (i >= 0) {
         const line = this.take(i + 1);
         return line.subarray(0, i);

@@ -5,3 +5,4 @@ export * from './smtp-client';
 export * from './swaks';
 export * from './exim';
 export * from './dns-servers';
+export * from './levee';
