@@ -269,15 +269,18 @@ export class Session {
     const child = this.child!;
     const banner = await child.readReply();
     if (!banner) {
-      this.childFailed('before its greeting');
+      await this.childFailed('before its greeting');
       return false;
     }
     this.relayReply(banner);
     return true;
   }
 
-  private childFailed(when: string): void {
+  private async childFailed(when: string): Promise<void> {
     const child = this.child;
+    // its output ends a moment before its exit status is known; the status belongs in the log
+    if (child && !child.exitInfo && !child.startError)
+      await Promise.race([child.exited, new Promise((r) => setTimeout(r, 1000).unref())]);
     if (child?.startError) {
       this.log.error(`unable to start child process ${this.deps.child[0]}: ${child.startError.message}`);
     } else {
@@ -399,7 +402,7 @@ export class Session {
     const line = raw.length && raw[raw.length - 1] === 13 ? raw : Buffer.concat([raw, Buffer.from('\r')]);
     child.write(Buffer.concat([line, Buffer.from('\n')]));
     const r = await child.readReply();
-    if (!r) this.childFailed('in the middle of the session');
+    if (!r) await this.childFailed('in the middle of the session');
     return r;
   }
 
@@ -573,7 +576,7 @@ export class Session {
     child.write(end);
     const r = await child.readReply();
     if (!r) {
-      this.childFailed('before accepting the message');
+      await this.childFailed('before accepting the message');
       return true;
     }
     const text = replyText(r);
