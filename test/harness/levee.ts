@@ -3,7 +3,7 @@
 import type { TestContext } from 'node:test';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { needTools, tmpDirFor, LEVEE_BIN, QMAIL_STANDIN } from './tools';
+import { needTools, tmpDir, LEVEE_BIN, QMAIL_STANDIN } from './tools';
 import { startTcpserver, type Tcpserver } from './tcpserver';
 import { SmtpClient } from './smtp-client';
 
@@ -72,8 +72,11 @@ export async function startWrapper(
   opts: { child?: string[]; env?: Record<string, string>; dns?: boolean } = {},
 ): Promise<Wrapper | null> {
   if (!needTools(t, ['tcpserver'])) return null;
-  const standinDir = tmpDirFor(t, 'levee-standin-');
-  const dir = tmpDirFor(t, 'levee-lists-');
+  // removed only after tcpserver and every levee/child under it are gone
+  const standin = tmpDir('levee-standin-');
+  const lists = tmpDir('levee-lists-');
+  const standinDir = standin.dir;
+  const dir = lists.dir;
   const rcpthosts = listFile(dir, 'rcpthosts', ['example.org', '.example.org']);
   const extra = typeof args === 'function' ? args(dir) : args;
   const base = ['--log-target', 'stderr', '--log-level=verbose', '--qmail-rcpthosts-file', rcpthosts];
@@ -82,7 +85,11 @@ export async function startWrapper(
   const ts = await startTcpserver([LEVEE_BIN, ...base, ...extra, ...child], {
     env: { STANDIN_DIR: standinDir, ...opts.env },
   });
-  t.after(() => ts.stop());
+  t.after(async () => {
+    await ts.stop();
+    standin.cleanup();
+    lists.cleanup();
+  });
   const logLines = () =>
     ts
       .stderr()
