@@ -339,6 +339,7 @@ export class Session {
       const got = await this.nextLine();
       if (got === 'eof') return;
       if (got === 'toolong') {
+        this.log.verbose(`client sent a command line over 16384 bytes; discarded origin_ip: ${this.facts.ip}`);
         this.reply(500, 'Line too long.');
         continue;
       }
