@@ -10,6 +10,8 @@ import { childEnvironment, remoteFromEnv, UNKNOWN_IP, DEFAULT_PATH } from './ses
 import { relayGranted, rcpthostsFiles, morercpthostsFiles } from './filters/relay';
 import type { ConnectionFacts } from './filters/types';
 import { Dns, dnsSettingsFromOptions } from './dns';
+import { ownTlsConfigured, serverContext } from './relay/tls';
+import { dropPrivileges } from './auth/privileges';
 
 /** Exit status for configuration errors (spamdyke exited 0; levee does not hide errors). */
 const EXIT_CONFIG = 111;
@@ -81,6 +83,9 @@ async function runWrapper(
   dnsTimeoutSet: boolean,
 ): Promise<number> {
   const env = process.env;
+  // the TLS key may be readable by root only: read it before giving root up
+  if (ownTlsConfigured(o)) serverContext(o, log);
+  if (!dropPrivileges(o, log)) return 111;
   let transcript: Transcript | null = null;
   if (o['full-log-dir']) {
     transcript = Transcript.open(o['full-log-dir'], version, process.pid, (msg) => log.error(msg));

@@ -224,10 +224,10 @@ export interface Reply {
   raw: Buffer;
 }
 
-/** Text of the last line after `NNN ` (the traffic line's reason for ALLOWED / DENIED_OTHER). */
+/** The reply's last line, code included: the traffic line's reason for ALLOWED / DENIED_OTHER
+ * (spec §3.3: `250_ok_1430000000_qp_1234`). */
 export function replyText(r: Reply): string {
-  const last = r.lines[r.lines.length - 1] ?? '';
-  return last.length > 4 ? last.slice(4) : last.length === 4 ? '' : last;
+  return r.lines[r.lines.length - 1] ?? '';
 }
 
 export function replyToBuffer(lines: readonly string[]): Buffer {

@@ -13,6 +13,11 @@ export interface EhloEdit {
 const isAuth = (l: string) => /^250[ -]AUTH[ =]/i.test(l);
 const isTls = (l: string) => /^250[ -]STARTTLS\s*$/i.test(l);
 
+/** True when a 250 EHLO reply advertises AUTH (`AUTH ` or the old `AUTH=` form). */
+export function advertisesAuth(lines: readonly string[]): boolean {
+  return lines.length > 0 && lines[0].startsWith('250') && lines.some(isAuth);
+}
+
 /** Rewrites the lines of a 250 EHLO reply; other replies are returned unchanged. */
 export function rewriteEhlo(lines: readonly string[], e: EhloEdit): string[] {
   if (!lines.length || !lines[0].startsWith('250')) return [...lines];

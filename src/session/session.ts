@@ -108,8 +108,10 @@ export class Session {
 
   // ---------------------------------------------------------------- timers
 
+  private finished = false;
+
   private touch(): void {
-    if (this.timedOut) return;
+    if (this.timedOut || this.finished) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const secs = this.idleSecs || (this.decision.delivered || this.child ? DEFAULT_WAIT_SECS : 0);
     if (secs > 0) this.idleTimer = setTimeout(() => this.onTimeout(), secs * 1000);
@@ -215,6 +217,7 @@ export class Session {
     // NONE): its start-up then overlaps with the connection filters' DNS queries
     if (this.grace !== Grace.None && !this.deps.childEnvNeedsFacts) this.startChild();
     try {
+      if (!(await this.security.beforeGreeting())) return await this.finish();
       await this.deps.factsReady;
       this.applyFilterLevel();
       if (!configDir) await runStage('connect', this.filterInput(), this.decision);
@@ -339,7 +342,9 @@ export class Session {
       const got = await this.nextLine();
       if (got === 'eof') return;
       if (got === 'toolong') {
-        this.log.verbose(`client sent a command line over 16384 bytes; discarded origin_ip: ${this.facts.ip}`);
+        this.log.verbose(
+          `client sent a command line over 16384 bytes; discarded origin_ip: ${this.facts.ip}`,
+        );
         this.reply(500, 'Line too long.');
         continue;
       }
@@ -598,6 +603,7 @@ export class Session {
 
   /** Ends the session: the child is reaped (never left behind), the client connection closed. */
   private async finish(): Promise<number> {
+    this.finished = true;
     this.stopTimers();
     if (this.child) {
       this.child.cut();

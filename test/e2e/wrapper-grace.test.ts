@@ -215,7 +215,7 @@ describe('decision rules', () => {
       const log = w.logLines();
       assert.ok(
         log.some((l) =>
-          /^ALLOWED from: a@example\.com to: b@example\.org origin_ip: 127\.0\.0\.3 .* reason: ok_1700000000_qp_\d+$/.test(
+          /^ALLOWED from: a@example\.com to: b@example\.org origin_ip: 127\.0\.0\.3 .* reason: 250_ok_1700000000_qp_\d+$/.test(
             l,
           ),
         ),
@@ -356,7 +356,7 @@ describe('decision rules', () => {
             'a@example.com',
             'rejectme@example.org',
             '127.0.0.1',
-            "sorry,_that_domain_isn't_in_my_list_of_allowed_rcpthosts_(#5.7.1)",
+            "553_sorry,_that_domain_isn't_in_my_list_of_allowed_rcpthosts_(#5.7.1)",
           ),
         ),
       w.logLines().join('\n'),
