@@ -12,6 +12,16 @@ export const LAZY = {
   serve: 'src/serve/index.ts',
 };
 
+// The admin utilities (utils/*.ts): one bundle each in dist/utils/, run by the bin/levee-* wrappers;
+// levee itself never loads them.
+export const UTILS = {
+  'levee-domain2path': 'utils/domain2path.ts',
+  'levee-domainsplit': 'utils/domainsplit.ts',
+  'levee-timefilter': 'utils/timefilter.ts',
+  'levee-graylist-prune': 'utils/graylist-prune.ts',
+  'levee-replay': 'utils/replay.ts',
+};
+
 rmSync('dist', { recursive: true, force: true });
 const common = {
   bundle: true,
@@ -33,3 +43,4 @@ await build({
 });
 const lazyEntries = Object.fromEntries(Object.entries(LAZY));
 await build({ ...common, entryPoints: lazyEntries, outdir: 'dist', outExtension: { '.js': '.cjs' } });
+await build({ ...common, entryPoints: UTILS, outdir: 'dist/utils', outExtension: { '.js': '.cjs' } });
