@@ -321,7 +321,7 @@ describe('decision rules', () => {
     );
     assert.ok(
       log.includes(
-        trafficLine('DENIED_UNQUALIFIED_RECIPIENT', 'a@example.com', 'nodomain', '127.0.0.1', 'nodomain'),
+        trafficLine('DENIED_UNQUALIFIED_RECIPIENT', 'a@example.com', 'nodomain', '127.0.0.1', '(empty)'),
       ),
     );
 
