@@ -10,6 +10,8 @@ export const LAZY = {
   help: 'src/options/help.ts',
   'config-test': 'src/config-test/index.ts',
   serve: 'src/serve/index.ts',
+  stats: 'src/stats/index.ts',
+  graylist: 'src/stats/graylist.ts',
 };
 
 // The admin utilities (utils/*.ts): one bundle each in dist/utils/, run by the bin/levee-* wrappers;

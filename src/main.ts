@@ -1,7 +1,7 @@
 // levee's entry point: parse the options, learn the connection's facts, run one session, exit.
 // Everything here runs once per SMTP connection, so nothing is loaded that a configuration does not
 // use: help text, config-test and the proxy daemon are separate files required on demand.
-import { loadOptions, ConfigError, needsChild } from './options/parse';
+import { loadOptions, ConfigError, needsChild, type OptionState } from './options/parse';
 import type { OptionValues } from './options/table';
 import { Logger, Transcript, type LogTarget } from './log';
 import { version } from '../package.json';
@@ -34,12 +34,26 @@ interface ConfigTestModule {
 interface ServeModule {
   serve(argv: readonly string[]): Promise<number>;
 }
+interface StatsModule {
+  stats(argv: readonly string[]): Promise<number>;
+}
+interface GraylistModule {
+  graylist(argv: readonly string[]): Promise<number>;
+}
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'serve') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('./serve.cjs') as ServeModule).serve(argv.slice(1));
+  }
+  if (argv[0] === 'stats') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('./stats.cjs') as StatsModule).stats(argv.slice(1));
+  }
+  if (argv[0] === 'graylist') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('./graylist.cjs') as GraylistModule).graylist(argv.slice(1));
   }
   let parsed;
   try {
@@ -70,7 +84,7 @@ async function main(): Promise<number> {
     return code;
   }
   if (!process.env.PATH) process.env.PATH = DEFAULT_PATH;
-  const code = await runWrapper(o, parsed.child, log, parsed.userSet.has('dns-timeout-secs'));
+  const code = await runWrapper(o, parsed.child, log, parsed.userSet.has('dns-timeout-secs'), parsed.state);
   await log.close();
   return code;
 }
@@ -81,6 +95,7 @@ async function runWrapper(
   child: readonly string[],
   log: Logger,
   dnsTimeoutSet: boolean,
+  optionState: OptionState,
 ): Promise<number> {
   const env = process.env;
   // the TLS key may be readable by root only: read it before giving root up
@@ -142,6 +157,7 @@ async function runWrapper(
     input: process.stdin,
     output: process.stdout,
     dns: getDns,
+    optionState,
     trace: transcript ? (direction, data) => transcript.chunk(direction, data) : undefined,
   });
   const code = await session.run();

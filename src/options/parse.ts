@@ -34,6 +34,8 @@ export interface Parsed {
   warnings: string[];
   /** options the user gave (e.g. dns-timeout-secs: its default must not beat resolv.conf) */
   userSet: ReadonlySet<OptionName>;
+  /** the parser state the options came from: config-dir files are applied to copies of it */
+  state: OptionState;
 }
 
 const DEFS: readonly OptionDef[] = OPTIONS;
@@ -399,9 +401,9 @@ export function loadOptions(argv: readonly string[], readFile: (path: string) =>
   const { state, child } = parseCommandLine(argv);
   const early = finish(state);
   if (early.help || early['more-help'] || early.version) {
-    return { options: early, child, warnings: state.warnings, userSet: state.userSet };
+    return { options: early, child, warnings: state.warnings, userSet: state.userSet, state };
   }
   if (child.length === 0 && needsChild(early)) throw new ConfigError('Missing qmail-smtpd command');
   for (const file of early['config-file']) applyConfigFile(state, file, 'F', readFile);
-  return { options: finish(state), child, warnings: state.warnings, userSet: state.userSet };
+  return { options: finish(state), child, warnings: state.warnings, userSet: state.userSet, state };
 }

@@ -98,6 +98,16 @@ export class Decision {
     return this.action >= Action.Authenticated;
   }
 
+  /** a copy to decide one recipient with (config-dir: the files apply to that recipient only) */
+  clone(): Decision {
+    const d = new Decision();
+    d.action = this.action;
+    d.rejection = this.rejection;
+    d.locked = this.locked;
+    d.delivered = this.delivered;
+    return d;
+  }
+
   clearTransient(): void {
     this.transient = undefined;
     this.transientAllow = false;

@@ -25,7 +25,10 @@ import { Action, Decision, Grace, graceFor } from './decision';
 import { makeRejection, replyLine, substitutedCode, type Moment, type Rejection } from './rejections';
 import { argumentOf, recognise, stripCr, type Command } from './commands';
 import { Security } from './security';
-import { runStage } from '../filters/pipeline';
+import { logOnly, runStage } from '../filters/pipeline';
+import { HeaderGate, accumulateHeaderPatterns, headerFilterEnabled } from '../filters/header-blacklist';
+import { configDirOptions } from '../config-dir';
+import type { OptionState } from '../options/parse';
 import type { ConnectionFacts, FilterInput } from '../filters/types';
 
 /** How long levee waits for a child reply, or for a client after cutting the child off, when no
@@ -40,6 +43,8 @@ export interface SessionDeps {
   o: OptionValues;
   /** child command (qmail-smtpd and its arguments) */
   child: readonly string[];
+  /** the parser state behind `o` (config-dir files are applied to copies of it) */
+  optionState?: OptionState;
   /** connects the downstream some other way (proxy mode); default: spawn `child` on pipes */
   downstream?: (env: NodeJS.ProcessEnv) => Downstream;
   /** the child's environment (fixed up, §5.1); called once the connection facts are known */
@@ -82,6 +87,10 @@ export class Session {
   private connTimer: NodeJS.Timeout | undefined;
   private idleSecs: number;
   private readonly memos = new Map<string, Promise<unknown>>();
+  /** config-dir: the options the current message's header check uses (patterns accumulate) */
+  private messageOptions: OptionValues | undefined;
+  /** config-dir: the decision of the global options, reused while no recipient has files */
+  private globalDecision: Decision | undefined;
 
   constructor(private readonly deps: SessionDeps) {
     this.o = deps.o;
@@ -165,9 +174,9 @@ export class Session {
     this.traffic(r.logCode, recipient, r.reason, { filter: r.filter, replyCode: substitutedCode(r, at) });
   }
 
-  private filterInput(extra: { recipient?: string } = {}): FilterInput {
+  private filterInput(extra: { recipient?: string; o?: OptionValues } = {}): FilterInput {
     return {
-      o: this.o,
+      o: extra.o ?? this.o,
       facts: this.facts,
       log: this.log,
       sender: this.sender,
@@ -189,18 +198,18 @@ export class Session {
   // ---------------------------------------------------------------- filter-level
 
   /** filter-level (§2.4 step 1), evaluated at connect, at MAIL and after each RCPT. */
-  private applyFilterLevel(): void {
-    const level = this.o['filter-level'];
-    if (this.decision.locked) return;
+  private applyFilterLevel(d: Decision = this.decision, o: OptionValues = this.o): void {
+    const level = o['filter-level'];
+    if (d.locked) return;
     if (level === 'reject-all') {
       this.log.filter('FILTER_REJECT_ALL', []);
-      this.decision.rejectAndLock(makeRejection('rejectAll', this.o, '', 'filter-level'));
-    } else if (level === 'require-auth' && this.decision.action !== Action.Authenticated) {
+      d.rejectAndLock(makeRejection('rejectAll', o, '', 'filter-level'));
+    } else if (level === 'require-auth' && d.action !== Action.Authenticated) {
       this.log.filter('FILTER_AUTH_REQUIRED', []);
-      this.decision.forceReject(makeRejection('authRequired', this.o, '', 'filter-level'));
-    } else if (level === 'allow-all' && this.decision.whitelistMayRun()) {
+      d.forceReject(makeRejection('authRequired', o, '', 'filter-level'));
+    } else if (level === 'allow-all' && d.whitelistMayRun()) {
       this.log.filter('FILTER_ALLOW_ALL', []);
-      this.decision.whitelist();
+      d.whitelist();
     }
   }
 
@@ -449,6 +458,7 @@ export class Session {
   }
 
   resetTransaction(): void {
+    this.messageOptions = undefined;
     this.sender = '';
     this.accepted = [];
   }
@@ -481,8 +491,29 @@ export class Session {
       return false;
     }
     const recipient = formatAddress(a);
-    const input = this.filterInput({ recipient });
-    const d = this.decision;
+    let o = this.o;
+    let d = this.decision;
+    if (o['config-dir'].length) {
+      // §2.4 RCPT step 1: this recipient's options, then every connection and MAIL filter again
+      const r = await this.configDirDecision(recipient);
+      o = r.o;
+      d = r.d;
+      if (d.rejecting) {
+        if (!r.fromFiles) {
+          // the global options reject: a connection rejection, delivered now (errata 5)
+          this.decision.rejection = d.rejection;
+          this.decision.action = Action.Reject;
+          this.decision.locked = d.locked;
+          this.deliver('rcpt', recipient);
+        } else {
+          // options from this recipient's files: this recipient only; the child keeps running
+          this.reply(d.rejection!.code, d.rejection!.text);
+          this.logRejection(d.rejection!, recipient, 'rcpt');
+        }
+        return false;
+      }
+    }
+    const input = this.filterInput({ recipient, o });
     await runStage('rcpt-allow', input, d);
     let refusal: Rejection | undefined;
     if (!d.transientAllow && d.action <= Action.Reject) {
@@ -502,14 +533,43 @@ export class Session {
     }
     const r = await this.forward(raw);
     if (!r) return true;
-    if (r.code >= 200 && r.code < 300) this.accepted.push(recipient);
-    else {
+    if (r.code >= 200 && r.code < 300) {
+      this.accepted.push(recipient);
+      // header patterns from config-dir files accumulate for the whole message (§4.6)
+      if (o !== this.o) this.messageOptions = accumulateHeaderPatterns(this.messageOptions ?? this.o, o);
+    } else {
       const text = replyText(r);
       this.log.filter('FILTER_OTHER', [['response', `"${r.lines.join(' ')}"`]]);
       this.traffic('DENIED_OTHER', recipient, text, { replyCode: r.code });
     }
     this.relayReply(r);
     return false;
+  }
+
+  /**
+   * config-dir mode: a copy of the options with this recipient's files applied, and the decision of
+   * the connection and MAIL filters run with them (spec §2.4 RCPT step 1, §4.7). Without matching
+   * files the result only depends on the global options, so it is computed once and reused.
+   */
+  private async configDirDecision(recipient: string): Promise<{ o: OptionValues; d: Decision; fromFiles: boolean }> {
+    const o0 = this.o;
+    const { options, files } = configDirOptions(
+      this.deps.optionState!,
+      o0['config-dir'],
+      { ip: this.facts.ip, rdns: this.facts.rdns, sender: this.sender, recipient },
+      o0['config-dir-search'],
+      this.log,
+    );
+    const fromFiles = files.length > 0;
+    if (!fromFiles && this.globalDecision) return { o: o0, d: this.globalDecision.clone(), fromFiles };
+    const o = fromFiles ? options : o0;
+    const d = this.decision.clone();
+    const input = this.filterInput({ o });
+    this.applyFilterLevel(d, o);
+    await runStage('connect', input, d);
+    await runStage('mail', input, d);
+    if (!fromFiles) this.globalDecision = d.clone();
+    return { o, d, fromFiles };
   }
 
   private async data(raw: Buffer): Promise<boolean> {
@@ -527,6 +587,13 @@ export class Session {
       this.decision.action = Action.Undecided;
       this.decision.rejection = undefined;
     }
+    const mo = this.messageOptions ?? this.o;
+    if (headerFilterEnabled(mo)) {
+      // levee answers DATA itself and holds DATA and the headers back from the child until the
+      // headers are checked (§2.4 DATA, quirk 13: the child's own 354 is swallowed later)
+      this.reply(354, 'Proceed.');
+      return this.relayBody(new HeaderGate(mo, this.log), raw);
+    }
     const r = await this.forward(raw);
     if (!r) return true;
     this.relayReply(r);
@@ -534,11 +601,38 @@ export class Session {
     return this.relayBody();
   }
 
-  /** Streams the message to the child; true when the session ends. */
-  private async relayBody(): Promise<boolean> {
+  /**
+   * Streams the message to the child; true when the session ends. With a header gate, the DATA
+   * command (`heldData`) is sent to the child only when the gate releases the first bytes.
+   */
+  private async relayBody(gate?: HeaderGate, heldData?: Buffer): Promise<boolean> {
     const child = this.child!;
     const scanner = new DataScanner();
     let sinceGc = 0;
+    let dataSent = heldData === undefined;
+    /** the child refused the held-back DATA: its reply answers the message */
+    let childRefusal: Reply | undefined;
+    let headerRejection: Rejection | undefined;
+    const toChild = async (b: Buffer, force = false): Promise<boolean> => {
+      if (childRefusal || (!b.length && !force)) return true;
+      if (!dataSent) {
+        dataSent = true;
+        const r = await this.forward(heldData!);
+        if (!r) return false;
+        this.deps.trace?.('FROM CHILD, FILTERED', r.raw);
+        if (r.code !== 354) {
+          childRefusal = r;
+          return true;
+        }
+      }
+      if (b.length && !child.write(b)) await child.drain();
+      sinceGc += b.length;
+      if (sinceGc > GC_EVERY) {
+        sinceGc = 0;
+        minorGc();
+      }
+      return true;
+    };
     for (;;) {
       const c = await this.client.readChunk();
       if (c === 'eof') {
@@ -552,35 +646,50 @@ export class Session {
       }
       const res = scanner.push(c);
       if (res.out.length) {
-        if (!child.write(res.out)) await child.drain();
-        sinceGc += res.out.length;
-        if (sinceGc > GC_EVERY) {
-          sinceGc = 0;
-          minorGc();
-        }
+        let out = res.out;
+        if (gate && !headerRejection) {
+          const g = gate.push(out);
+          headerRejection = g.rejection;
+          out = g.release;
+        } else if (headerRejection) out = out.subarray(0, 0);
+        if (!(await toChild(out))) return true;
       }
       if (res.ended) {
         this.client.unread(res.rest);
         break;
       }
     }
-    if (this.o['bare-lf'] === 'reject' && (scanner.sawBareLf || scanner.sawBadDotLine)) {
-      const rej = makeRejection(
-        'bareLf',
-        this.o,
-        scanner.sawBadDotLine ? 'bad_end_of_data' : 'bare_LF',
-        'bare-lf',
-      );
-      this.decision.reject(rej);
-      this.deliver('dot');
-      for (const rcpt of this.accepted) this.logRejection(rej, rcpt, 'dot');
-      this.accepted = [];
-      return false;
+    if (gate && !headerRejection) {
+      const g = gate.end();
+      headerRejection = g.rejection;
+      if (!headerRejection && !(await toChild(g.release))) return true;
     }
-    const end = Buffer.from('.\r\n');
-    this.deps.trace?.('FROM LEVEE TO CHILD', end);
-    child.write(end);
-    const r = await child.readReply();
+    let rejection = headerRejection;
+    if (!rejection && this.o['bare-lf'] === 'reject' && (scanner.sawBareLf || scanner.sawBadDotLine)) {
+      rejection = makeRejection('bareLf', this.o, scanner.sawBadDotLine ? 'bad_end_of_data' : 'bare_LF', 'bare-lf');
+    }
+    if (rejection) {
+      if (this.o['log-only'].includes(rejection.filter as never)) {
+        logOnly(this.filterInput(), rejection);
+      } else {
+        // the child never gets the end of this message, so it discards it; the rejection then
+        // stands for the rest of the connection (errata 11)
+        this.decision.reject(rejection);
+        this.deliver('dot');
+        for (const rcpt of this.accepted) this.logRejection(rejection, rcpt, 'dot');
+        this.accepted = [];
+        this.messageOptions = undefined;
+        return false;
+      }
+    }
+    if (!dataSent && !(await toChild(Buffer.alloc(0), true))) return true;
+    let r: Reply | null | undefined = childRefusal;
+    if (!r) {
+      const end = Buffer.from('.\r\n');
+      this.deps.trace?.('FROM LEVEE TO CHILD', end);
+      child.write(end);
+      r = await child.readReply();
+    }
     if (!r) {
       await this.childFailed('before accepting the message');
       return true;

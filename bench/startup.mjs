@@ -1,0 +1,122 @@
+// Start-up, parse-only and whole-session times, and RSS at start. Every variant runs once per round,
+// round after round (interleaved), so a burst of load from other work on the machine hits all of them
+// alike; "Δ" figures are medians of per-round differences against `node -e 0` of the same round.
+import { LEVEE, NODE, measure, median, row } from './lib.mjs';
+
+export async function startupBench(ctx) {
+  const { tools, fx } = ctx;
+  const variants = [
+    { key: 'node0', cmd: [NODE, '-e', '0'], env: fx.envNone, input: 'none' },
+    { key: 'cat', cmd: [NODE, fx.spawnCat], env: fx.envNone, input: 'hold' },
+    {
+      key: 'parse',
+      cmd: [NODE, LEVEE, '--config-file', fx.parseOnly, tools.sink],
+      env: fx.envTypical,
+      input: 'none',
+      exit: 111,
+    },
+    { key: 'greetNone', cmd: [NODE, LEVEE, ...fx.noneArgs], env: fx.envNone, input: 'hold' },
+    { key: 'greetTypical', cmd: [NODE, LEVEE, ...fx.typicalArgs], env: fx.envTypical, input: 'hold' },
+    { key: 'sessNone', cmd: [NODE, LEVEE, ...fx.noneArgs], env: fx.envNone, input: 0, expect: '221 ' },
+    {
+      key: 'sessTypical',
+      cmd: [NODE, LEVEE, ...fx.typicalArgs],
+      env: fx.envTypical,
+      input: 0,
+      expect: '221 ',
+    },
+    { key: 'sessC', cmd: [tools.relay, tools.sink], env: fx.envNone, input: 0, expect: '221 ' },
+  ];
+  const runs = Object.fromEntries(variants.map((v) => [v.key, []]));
+  const rounds = ctx.quick ? 15 : ctx.runs;
+  for (let i = 0; i < rounds; i++) {
+    for (const v of variants) {
+      const r = measure(tools.runstat, v.cmd, { input: v.input, env: v.env, expect: v.expect });
+      if (!r.found || r.exit !== (v.exit ?? 0)) {
+        throw new Error(`${v.key}: exit ${r.exit}, expected reply ${r.found ? 'seen' : 'missing'}`);
+      }
+      runs[v.key].push(r);
+    }
+    ctx.progress(`start-up round ${i + 1}/${rounds}`);
+  }
+  const wall = (k) => median(runs[k].map((r) => r.wallMs));
+  const first = (k) => median(runs[k].map((r) => r.firstMs));
+  const rss = (k) => median(runs[k].map((r) => r.maxRssMb));
+  const pairedDelta = (k, pick) => median(runs[k].map((r, i) => pick(r) - runs.node0[i].wallMs));
+  ctx.baseline.node0Ms = wall('node0');
+  ctx.baseline.node0RssMb = rss('node0');
+  const n0 = { baseLabel: 'node -e 0', base: wall('node0') };
+  const g = 'start-up';
+  const rows = [
+    row(g, '`node -e 0`, spawn to exit', wall('node0'), 'ms'),
+    row(g, 'node script that spawns `cat`, spawn to first byte', first('cat'), 'ms', {
+      ...n0,
+      delta: pairedDelta('cat', (r) => r.firstMs),
+    }),
+  ];
+  const parseDelta = pairedDelta('parse', (r) => r.wallMs);
+  rows.push(
+    row(g, 'levee: option table + 20-line config file, then exit', wall('parse'), 'ms', {
+      ...n0,
+      delta: parseDelta,
+      target: 'Δ < 10 ms',
+      met: parseDelta < 10,
+    }),
+  );
+  for (const [k, what] of [
+    ['greetNone', 'no filters'],
+    ['greetTypical', 'typical config (3 DNSBLs, rDNS, 4 lists)'],
+  ]) {
+    rows.push(
+      row(g, `levee ${what}: spawn to child's 220`, first(k), 'ms', {
+        ...n0,
+        delta: pairedDelta(k, (r) => r.firstMs),
+      }),
+    );
+  }
+  for (const [k, what] of [
+    ['sessNone', 'no filters'],
+    ['sessTypical', 'typical config'],
+  ]) {
+    const ratio = median(runs[k].map((r, i) => r.wallMs / runs.node0[i].wallMs));
+    rows.push(
+      row('session', `0-byte session (EHLO…QUIT) through levee, ${what}`, wall(k), 'ms', {
+        ...n0,
+        ratio,
+        target: '≤ 2.0×',
+        met: ratio <= 2.0,
+      }),
+    );
+  }
+  rows.push(row('session', '0-byte session through the C relay (floor)', wall('sessC'), 'ms'));
+  const r0 = { baseLabel: 'node -e 0', base: rss('node0') };
+  rows.push(row('memory', '`node -e 0` max RSS', rss('node0'), 'MB'));
+  for (const [k, what] of [
+    ['greetNone', 'no filters'],
+    ['greetTypical', 'typical config'],
+  ]) {
+    const ratio = rss(k) / rss('node0');
+    rows.push(
+      row('memory', `levee max RSS at start (to greeting), ${what}`, rss(k), 'MB', {
+        ...r0,
+        ratio,
+        target: '≤ 1.15×',
+        met: ratio <= 1.15,
+      }),
+    );
+  }
+  return rows;
+}
+
+/** Proves the typical configuration really filters: a listed client must be refused by the DNSBL. */
+export function checkTypicalConfigFilters(ctx) {
+  const { tools, fx } = ctx;
+  const r = measure(tools.runstat, [NODE, LEVEE, '--config-file', fx.dnsblCheck, tools.sink], {
+    input: 0,
+    env: fx.envListed,
+    keepStderr: true,
+  });
+  if (!/DENIED_RBL_MATCH/.test(r.stderr)) {
+    throw new Error(`the typical config did not refuse a DNSBL-listed client; levee said:\n${r.stderr}`);
+  }
+}
