@@ -17,7 +17,16 @@
 // address/prefix); the rest is taken as instructions. `::` alone keeps spamdyke's meaning of "leading
 // `:` matches everyone". IPv6 entries match only IPv6 clients; a v4-mapped client (`::ffff:a.b.c.d`) is
 // an IPv4 client and matches IPv4 entries. A leading `:`, `info@` and `=name` work for IPv6 clients too.
-import ipaddr from 'ipaddr.js';
+import type { IPv6 } from 'ipaddr.js';
+
+// ipaddr.js is loaded on the first IPv6 address or entry only: most connections and most list
+// lines are IPv4, and levee starts once per connection (the bundle keeps it external).
+type IpaddrModule = typeof import('ipaddr.js');
+let ipaddrModule: IpaddrModule | undefined;
+function ipaddr(): IpaddrModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (ipaddrModule ??= require('ipaddr.js') as IpaddrModule);
+}
 
 export interface ClientFacts {
   ip: string /* normalised: dotted quad or IPv6 text */;
@@ -25,7 +34,7 @@ export interface ClientFacts {
   remoteInfo?: string;
 }
 
-type ParsedClient = { kind: 'v4'; octets: readonly number[] } | { kind: 'v6'; addr: ipaddr.IPv6 };
+type ParsedClient = { kind: 'v4'; octets: readonly number[] } | { kind: 'v6'; addr: IPv6 };
 
 const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -36,10 +45,10 @@ function parseDottedQuad(s: string): number[] | null {
   return octets.every((o) => o <= 255) ? octets : null;
 }
 
-function parseV6(s: string): ipaddr.IPv6 | null {
-  if (s.includes('%') || !ipaddr.IPv6.isValid(s)) return null;
+function parseV6(s: string): IPv6 | null {
+  if (s.includes('%') || !ipaddr().IPv6.isValid(s)) return null;
   try {
-    return ipaddr.IPv6.parse(s);
+    return ipaddr().IPv6.parse(s);
   } catch {
     return null;
   }
@@ -86,7 +95,7 @@ function asciiLower(s: string): string {
 // ---- IPv6 entries (levee extension) --------------------------------------------------------------
 
 interface V6Pattern {
-  addr: ipaddr.IPv6;
+  addr: IPv6;
   bits: number;
 }
 

@@ -551,7 +551,9 @@ export class Session {
    * the connection and MAIL filters run with them (spec §2.4 RCPT step 1, §4.7). Without matching
    * files the result only depends on the global options, so it is computed once and reused.
    */
-  private async configDirDecision(recipient: string): Promise<{ o: OptionValues; d: Decision; fromFiles: boolean }> {
+  private async configDirDecision(
+    recipient: string,
+  ): Promise<{ o: OptionValues; d: Decision; fromFiles: boolean }> {
     const o0 = this.o;
     const { options, files } = configDirOptions(
       this.deps.optionState!,
@@ -666,7 +668,12 @@ export class Session {
     }
     let rejection = headerRejection;
     if (!rejection && this.o['bare-lf'] === 'reject' && (scanner.sawBareLf || scanner.sawBadDotLine)) {
-      rejection = makeRejection('bareLf', this.o, scanner.sawBadDotLine ? 'bad_end_of_data' : 'bare_LF', 'bare-lf');
+      rejection = makeRejection(
+        'bareLf',
+        this.o,
+        scanner.sawBadDotLine ? 'bad_end_of_data' : 'bare_LF',
+        'bare-lf',
+      );
     }
     if (rejection) {
       if (this.o['log-only'].includes(rejection.filter as never)) {
