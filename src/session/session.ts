@@ -18,8 +18,6 @@ import {
   type Reply,
 } from '../relay/io';
 import { DataScanner } from '../relay/data';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parseAddress, formatAddress } from '../match/address';
 import { Action, Decision, Grace, graceFor } from './decision';
 import { makeRejection, replyLine, substitutedCode, type Moment, type Rejection } from './rejections';
@@ -737,9 +735,12 @@ let gcFn: GcFunction | null | undefined;
 function minorGc(): void {
   if (gcFn === undefined) {
     try {
-      // the flag only makes `gc` available to contexts created afterwards, hence the new context
-      setFlagsFromString('--expose-gc');
-      gcFn = runInNewContext('gc') as GcFunction;
+      // loaded on the first large body only; the flag makes `gc` available to contexts created
+      // afterwards, hence the new context
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      gcFn = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as GcFunction;
     } catch {
       gcFn = null;
     }
