@@ -16,6 +16,8 @@ import { checkTypicalConfigFilters, startupBench } from './startup.mjs';
 import { bodyMemoryBench, relayBench } from './relay.mjs';
 import { idleBench } from './idle.mjs';
 import { bundleComposition } from './bundle-report.mjs';
+import { tlsRelayBench } from './tls.mjs';
+import { serveLoadBench } from './serve-load.mjs';
 
 async function bundleBench(ctx) {
   const size = ctx.bundleBytes;
@@ -33,8 +35,8 @@ const BENCHMARKS = [
   { name: 'relay', run: relayBench },
   { name: 'body-memory', run: bodyMemoryBench },
   { name: 'idle', run: idleBench },
-  // { name: 'tls-relay', run: tlsRelayBench },     // MiB/s over STARTTLS: to be added
-  // { name: 'serve-load', run: serveLoadBench },   // `levee serve` connections/s: to be added
+  { name: 'tls-relay', run: tlsRelayBench },
+  { name: 'serve-load', run: serveLoadBench },
 ];
 
 function parseArgs(argv) {

@@ -2,10 +2,10 @@
 // both: 'wrapper' = tcpserver → bin/levee [options] child (one process per connection), 'serve' =
 // bin/levee serve --listen 127.0.0.1:0 [options] --exec child (one daemon; the bound port is the
 // first line it prints on stdout).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { childEnv, LEVEE_BIN, startTcpserver } from '../harness';
+import type { ChildProcess } from 'node:child_process';
+import { LEVEE_BIN, startServeDaemon, startTcpserver, type LeveeMode } from '../harness';
 
-export type LeveeMode = 'wrapper' | 'serve';
+export type { LeveeMode };
 
 export interface LeveeServerOptions {
   /** the downstream command; wrapper mode appends it, serve mode puts it after --exec */
@@ -35,30 +35,6 @@ export interface LeveeServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-function waitForText(
-  get: () => string,
-  re: RegExp,
-  ms: number,
-  onChange: (l: () => void) => () => void,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let off = () => {};
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out after ${ms} ms waiting for ${re} in:\n${get()}`));
-    }, ms);
-    const check = () => {
-      const m = re.exec(get());
-      if (!m) return;
-      clearTimeout(timer);
-      off();
-      resolve(m[0]);
-    };
-    off = onChange(check);
-    check();
-  });
-}
-
 export async function startLeveeServer(
   mode: LeveeMode,
   leveeArgs: readonly string[],
@@ -78,46 +54,9 @@ export async function startLeveeServer(
     };
   }
   const downstream = opts.forward ? ['--forward', opts.forward] : ['--exec', ...child];
-  const argv = ['serve', '--listen', '127.0.0.1:0', ...(opts.serveArgs ?? []), ...leveeArgs, ...downstream];
-  const proc = spawn(LEVEE_BIN, argv, { env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const listeners = new Set<() => void>();
-  const changed = () => listeners.forEach((l) => l());
-  proc.stdout!.on('data', (c: Buffer) => ((out += c.toString('utf8')), changed()));
-  proc.stderr!.on('data', (c: Buffer) => ((err += c.toString('utf8')), changed()));
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => (changed(), resolve(code))),
-  );
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const onChange = (l: () => void) => (listeners.add(l), () => listeners.delete(l));
-  let port: number;
-  try {
-    const line = await Promise.race([
-      waitForText(() => out, /^\d+\n/, opts.startTimeoutMs ?? 5000, onChange),
-      exited.then((code) =>
-        Promise.reject(new Error(`levee serve exited (${code}) before listening:\n${err}`)),
-      ),
-    ]);
-    port = Number(line.trim());
-  } catch (e) {
-    proc.kill('SIGKILL');
-    throw e;
-  }
-  return {
-    mode,
-    port,
-    stderr: () => err,
-    waitForStderr: (re, ms = 5000) => waitForText(() => err, re, ms, onChange),
-    process: proc,
-    exited,
-    stop: async (graceMs = 3000) => {
-      if (gone) return;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const daemon = await startServeDaemon(opts.serveArgs ?? [], leveeArgs, downstream, {
+    env: opts.env,
+    startTimeoutMs: opts.startTimeoutMs,
+  });
+  return { mode, ...daemon };
 }

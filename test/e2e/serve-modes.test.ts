@@ -1,8 +1,11 @@
 // The same scenarios against wrapper mode (tcpserver → levee → child) and proxy mode (levee serve
-// --exec child): the filters, replies, log lines and the bytes the child gets must not differ.
+// --exec child): the filters, replies, log lines and the bytes the child gets must not differ. The
+// main suites (wrapper-grace, wrapper-relay, filters-connect-dns, filters-env-smtp) run in both modes
+// too, through startWrapper's `mode`; this file keeps the startLeveeServer path (modes.ts) covered.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  LEVEE_MODES,
   dataSection,
   listFile,
   needTools,
@@ -11,7 +14,7 @@ import {
   SmtpClient,
   tmpDirFor,
 } from '../harness';
-import { startLeveeServer, type LeveeMode } from './modes';
+import { startLeveeServer } from './modes';
 
 interface Scenario {
   name: string;
@@ -62,7 +65,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-for (const mode of ['wrapper', 'serve'] as LeveeMode[]) {
+for (const mode of LEVEE_MODES) {
   describe(`levee in ${mode} mode`, () => {
     for (const sc of SCENARIOS) {
       test(sc.name, async (t) => {

@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import {
+  LEVEE_MODES,
   needTools,
   setupExim,
   startWrapper,
+  wrapperStarter,
   runSwaks,
   exactDataArgs,
   dataSection,
@@ -31,6 +33,8 @@ function bigMessage(bytes: number): string {
   return parts.join('');
 }
 
+// exim needs root and the 10 MB case is slow: these run in wrapper mode only (LEVEE_E2E_MODE=serve
+// runs them against levee serve)
 describe('swaks → tcpserver → levee → exim: bodies arrive byte for byte', () => {
   const cases = [
     {
@@ -109,96 +113,104 @@ async function sendSmuggling(c: SmtpClient, seq: string): Promise<string[]> {
   return [end.lines.join('\n'), quit.lines.join('\n')];
 }
 
-describe('SMTP smuggling: no end-of-data variant other than CRLF.CRLF ends DATA at the child', () => {
-  for (const [name, seq] of SMUGGLING) {
-    test(`${name} against the qmail stand-in`, async (t) => {
-      const w = await startWrapper(t, []);
-      if (!w) return;
-      const c = await w.connect('127.0.0.1');
-      const [end, quit] = await sendSmuggling(c, seq);
-      assert.match(end, /^250 ok 1700000000 qp \d+$/);
-      assert.equal(quit, '221 standin.test');
-      await w.ts.waitForIdle(1);
-      const [s] = w.sessions();
-      assert.equal(s.messages.length, 1, 'exactly one message reached the child');
-      const msg = s.messages[0].toString('latin1');
-      assert.ok(msg.includes('MAIL FROM:<evil@attacker.example>'), 'the smuggled text is content');
-      // the child never saw a second MAIL FROM as a command: in its input the only MAIL FROM
-      // outside the message is the real one
-      const commands = s.input.toString('latin1').replace(s.messages[0].toString('latin1'), '<MESSAGE>');
-      assert.equal(commands.match(/MAIL FROM:/g)?.length, 1, commands);
-      // what reached the child has no bare LF anywhere
-      assert.doesNotMatch(s.input.toString('latin1'), /[^\r]\n/);
+for (const mode of LEVEE_MODES) {
+  describe(`${mode} mode`, () => {
+    const start = wrapperStarter(mode);
+
+    describe('SMTP smuggling: no end-of-data variant other than CRLF.CRLF ends DATA at the child', () => {
+      for (const [name, seq] of SMUGGLING) {
+        test(`${name} against the qmail stand-in`, async (t) => {
+          const w = await start(t, []);
+          if (!w) return;
+          const c = await w.connect('127.0.0.1');
+          const [end, quit] = await sendSmuggling(c, seq);
+          assert.match(end, /^250 ok 1700000000 qp \d+$/);
+          assert.equal(quit, '221 standin.test');
+          await w.ts.waitForIdle(1);
+          const [s] = w.sessions();
+          assert.equal(s.messages.length, 1, 'exactly one message reached the child');
+          const msg = s.messages[0].toString('latin1');
+          assert.ok(msg.includes('MAIL FROM:<evil@attacker.example>'), 'the smuggled text is content');
+          // the child never saw a second MAIL FROM as a command: in its input the only MAIL FROM
+          // outside the message is the real one
+          const commands = s.input.toString('latin1').replace(s.messages[0].toString('latin1'), '<MESSAGE>');
+          assert.equal(commands.match(/MAIL FROM:/g)?.length, 1, commands);
+          // what reached the child has no bare LF anywhere
+          assert.doesNotMatch(s.input.toString('latin1'), /[^\r]\n/);
+        });
+
+        // exim is the same child in both modes; one run is enough
+        if (mode === 'wrapper')
+          test(`${name} against exim`, async (t) => {
+            if (!needTools(t, ['tcpserver', 'exim4'], { root: true })) return;
+            const exim = await setupExim();
+            t.after(() => exim.cleanup());
+            const w = await start(t, [], { child: exim.childArgv });
+            if (!w) return;
+            const c = await w.connect('127.0.0.5');
+            const [end] = await sendSmuggling(c, seq);
+            assert.match(end, /^250 OK id=/);
+            const msgs = await exim.waitForMessages(1);
+            await w.ts.waitForIdle(1);
+            assert.equal(exim.messages().length, 1, 'exactly one message delivered');
+            assert.ok(
+              msgs[0].toString('latin1').includes('RCPT TO:<victim@example.org>'),
+              'smuggled text stayed content',
+            );
+            assert.doesNotMatch(exim.logs(), /evil@attacker\.example/);
+          });
+      }
+
+      test('--bare-lf reject refuses such a message and the child never accepts it', async (t) => {
+        const w = await start(t, ['--bare-lf', 'reject']);
+        if (!w) return;
+        const c = await w.connect('127.0.0.1');
+        const [end, quit] = await sendSmuggling(c, '\n.\n');
+        assert.equal(end, '554 Refused. Message lines must end with CRLF.');
+        assert.equal(quit, '221 Refused. Message lines must end with CRLF.');
+        await w.ts.waitForIdle(1);
+        // the child got the message's bytes but never its end: it cannot have accepted it
+        assert.doesNotMatch(w.sessions()[0].input.toString('latin1'), /\r\n\.\r\n/);
+        assert.ok(
+          w.logLines().some((l) => l.startsWith('DENIED_BARE_LF from: a@example.org to: b@example.org')),
+          w.logLines().join('\n'),
+        );
+      });
     });
 
-    test(`${name} against exim`, async (t) => {
-      if (!needTools(t, ['tcpserver', 'exim4'], { root: true })) return;
-      const exim = await setupExim();
-      t.after(() => exim.cleanup());
-      const w = await startWrapper(t, [], { child: exim.childArgv });
-      if (!w) return;
-      const c = await w.connect('127.0.0.5');
-      const [end] = await sendSmuggling(c, seq);
-      assert.match(end, /^250 OK id=/);
-      const msgs = await exim.waitForMessages(1);
-      await w.ts.waitForIdle(1);
-      assert.equal(exim.messages().length, 1, 'exactly one message delivered');
-      assert.ok(
-        msgs[0].toString('latin1').includes('RCPT TO:<victim@example.org>'),
-        'smuggled text stayed content',
-      );
-      assert.doesNotMatch(exim.logs(), /evil@attacker\.example/);
+    describe('pipelining and odd input', () => {
+      test('MAIL/RCPT/RCPT/DATA in one write: replies in order, message delivered', async (t) => {
+        const w = await start(t, []);
+        if (!w) return;
+        const c = await w.connect('127.0.0.1');
+        await c.readReply();
+        await c.write(
+          'EHLO c.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<rejectme@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\n',
+        );
+        const replies = await c.readAll(6);
+        assert.deepEqual(
+          replies.map((r) => r.code),
+          [250, 250, 250, 553, 554, 354],
+        );
+        await c.write(dataSection('Subject: p\r\n\r\npipelined\r\n') + 'QUIT\r\n');
+        const [end, quit] = await c.readAll(2);
+        assert.equal(end.code, 250);
+        assert.equal(quit.code, 221);
+        await w.ts.waitForIdle(1);
+        assert.equal(w.sessions()[0].messages[0].toString(), 'Subject: p\r\n\r\npipelined');
+      });
+
+      test('an unknown command is forwarded; a line over 16 KiB gets 500 and the session goes on', async (t) => {
+        const w = await start(t, []);
+        if (!w) return;
+        const c = await w.connect('127.0.0.1');
+        await c.readReply();
+        assert.equal((await c.command('XYZZY')).code, 502);
+        assert.equal((await c.command('NOOP ' + 'a'.repeat(20000))).lines.join(), '500 Line too long.');
+        assert.equal((await c.command('NOOP')).code, 250);
+        await c.command('QUIT');
+        writeFileSync(join(w.dir, 'done'), '');
+      });
     });
-  }
-
-  test('--bare-lf reject refuses such a message and the child never accepts it', async (t) => {
-    const w = await startWrapper(t, ['--bare-lf', 'reject']);
-    if (!w) return;
-    const c = await w.connect('127.0.0.1');
-    const [end, quit] = await sendSmuggling(c, '\n.\n');
-    assert.equal(end, '554 Refused. Message lines must end with CRLF.');
-    assert.equal(quit, '221 Refused. Message lines must end with CRLF.');
-    await w.ts.waitForIdle(1);
-    // the child got the message's bytes but never its end: it cannot have accepted it
-    assert.doesNotMatch(w.sessions()[0].input.toString('latin1'), /\r\n\.\r\n/);
-    assert.ok(
-      w.logLines().some((l) => l.startsWith('DENIED_BARE_LF from: a@example.org to: b@example.org')),
-      w.logLines().join('\n'),
-    );
   });
-});
-
-describe('pipelining and odd input', () => {
-  test('MAIL/RCPT/RCPT/DATA in one write: replies in order, message delivered', async (t) => {
-    const w = await startWrapper(t, []);
-    if (!w) return;
-    const c = await w.connect('127.0.0.1');
-    await c.readReply();
-    await c.write(
-      'EHLO c.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<rejectme@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\n',
-    );
-    const replies = await c.readAll(6);
-    assert.deepEqual(
-      replies.map((r) => r.code),
-      [250, 250, 250, 553, 554, 354],
-    );
-    await c.write(dataSection('Subject: p\r\n\r\npipelined\r\n') + 'QUIT\r\n');
-    const [end, quit] = await c.readAll(2);
-    assert.equal(end.code, 250);
-    assert.equal(quit.code, 221);
-    await w.ts.waitForIdle(1);
-    assert.equal(w.sessions()[0].messages[0].toString(), 'Subject: p\r\n\r\npipelined');
-  });
-
-  test('an unknown command is forwarded; a line over 16 KiB gets 500 and the session goes on', async (t) => {
-    const w = await startWrapper(t, []);
-    if (!w) return;
-    const c = await w.connect('127.0.0.1');
-    await c.readReply();
-    assert.equal((await c.command('XYZZY')).code, 502);
-    assert.equal((await c.command('NOOP ' + 'a'.repeat(20000))).lines.join(), '500 Line too long.');
-    assert.equal((await c.command('NOOP')).code, 250);
-    await c.command('QUIT');
-    writeFileSync(join(w.dir, 'done'), '');
-  });
-});
+}

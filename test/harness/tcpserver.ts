@@ -53,7 +53,11 @@ export function startTcpserver(prog: string[], opts: TcpserverOptions = {}): Pro
   const args = ['-1', '-v', '-R', '-H'];
   if (opts.concurrency !== undefined) args.push('-c', String(opts.concurrency));
   if (opts.rulesCdb !== undefined) args.push('-x', opts.rulesCdb);
-  args.push(...(opts.extraArgs ?? []), host, '0', ...prog);
+  // Without -l tcpserver asks DNS for the local name at start-up: on a machine with a slow or absent
+  // resolver that is a random multi-second stall before the port is reported.
+  const extra = opts.extraArgs ?? [];
+  if (!extra.includes('-l')) args.push('-l', 'localhost');
+  args.push(...extra, host, '0', ...prog);
 
   const child = spawn('tcpserver', args, { env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   // A test that forgets stop() must not hang the test file: nothing here keeps node alive, and
