@@ -11,6 +11,7 @@ import { relayGranted, rcpthostsFiles, morercpthostsFiles } from './filters/rela
 import type { ConnectionFacts } from './filters/types';
 import { Dns, dnsSettingsFromOptions } from './dns';
 import { ownTlsConfigured, serverContext } from './relay/tls';
+import { openStdinSocket } from './relay/io';
 import { dropPrivileges } from './auth/privileges';
 
 /** Exit status for configuration errors (spamdyke exited 0; levee does not hide errors). */
@@ -154,7 +155,7 @@ async function runWrapper(
     facts,
     factsReady,
     log,
-    input: process.stdin,
+    input: openStdinSocket() ?? process.stdin,
     output: process.stdout,
     dns: getDns,
     optionState,

@@ -77,8 +77,14 @@ export class HeaderGate {
     );
   }
 
+  /** the headers are over and passed: push() now returns its input unchanged, keeping nothing */
+  get inBody(): boolean {
+    return this.state === 'body';
+  }
+
   /**
-   * Feed content bytes as they go to the child; returns the bytes to release to the child now (empty
+   * Feed content bytes as they go to the child (kept while headers are held: the caller must not
+   * reuse their memory); returns the bytes to release to the child now (empty
    * while headers are held), or a rejection once a header matched.
    */
   push(chunk: Buffer): { release: Buffer; rejection?: Rejection } {

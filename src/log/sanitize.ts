@@ -47,5 +47,8 @@ export function capBytes(text: string, maxBytes: number = MAX_LINE_BYTES): strin
 
 /** escapeUnsafe + capBytes: what every written line goes through. */
 export function safeLine(text: string, maxBytes: number = MAX_LINE_BYTES): string {
+  // every character becomes at least one byte, so what follows the first maxBytes + 1 characters is
+  // cut anyway: a hostile 1 MB line is not escaped whole (the extra character keeps the mark)
+  if (text.length > maxBytes + 1) text = text.slice(0, maxBytes + 1);
   return capBytes(escapeUnsafe(text), maxBytes);
 }

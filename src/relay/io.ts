@@ -2,6 +2,8 @@
 // (qmail-smtpd on two pipes). Both work on Buffers; nothing here knows SMTP beyond "a line ends in
 // LF" and "a reply is complete when its last line has a space after the code".
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fstatSync } from 'node:fs';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
 const LF = 10;
@@ -12,6 +14,62 @@ export const MAX_COMMAND_LINE = 16384;
 const MAX_REPLY_LINE = 65536;
 /** stop reading from the client while this much unprocessed input is queued (lock-step) */
 const CLIENT_HIGH_WATER = 256 * 1024;
+/** most bytes queued for the child's stdin before the body relay waits for it */
+const CHILD_WRITE_AHEAD = 256 * 1024;
+
+/** size of the one buffer fd 0 is read into (a pipe holds 64 KiB; a TCP socket may hold more) */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Where the reads of a reused-buffer input go. A reader gets a view of the read buffer, valid until
+ * it returns, or, when it returns false (reading pauses), until reading is resumed.
+ */
+interface ReadSlot {
+  reader: ((view: Buffer) => boolean) | null;
+  /** copies of what arrived while nobody was reading */
+  early: Buffer[];
+}
+const readSlots = new WeakMap<Readable, ReadSlot>();
+
+/**
+ * fd 0 as a socket that reads into one reused buffer (Node's `onread`): a message body then costs
+ * no allocation and no garbage per read (shared/research/perf.md: the per-chunk Buffers of a
+ * Readable stream are most of the relay's cost, in GC time and in RSS). null when fd 0 is not a
+ * pipe or a socket (a file, a terminal): process.stdin is used then.
+ */
+export function openStdinSocket(): Readable | null {
+  try {
+    const st = fstatSync(0);
+    if (!st.isFIFO() && !st.isSocket()) return null;
+  } catch {
+    return null;
+  }
+  const slot: ReadSlot = { reader: null, early: [] };
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  // `onread` in the constructor is Node >= 12 (documented there since 22; @types/node lacks it)
+  const options: SocketConstructorOpts & { onread: { buffer: Buffer; callback: (n: number) => boolean } } = {
+    fd: 0,
+    readable: true,
+    writable: false,
+    // fd 1 is often the same TCP socket: the end of our input must never shut down our output
+    allowHalfOpen: true,
+    onread: {
+      buffer,
+      callback: (n: number) => {
+        const view = buffer.subarray(0, n);
+        if (slot.reader) return slot.reader(view);
+        // nobody reads reused views now (not attached yet, or TLS over two pipes reads 'data'):
+        // hand out copies
+        if (socket.listenerCount('data') > 0) socket.emit('data', Buffer.from(view));
+        else slot.early.push(Buffer.from(view));
+        return true;
+      },
+    },
+  };
+  const socket = new Socket(options);
+  readSlots.set(socket, slot);
+  return socket;
+}
 
 /** Waits are interrupted with this when the session must stop waiting (timeout, child gone...). */
 export class Interrupted extends Error {
@@ -48,13 +106,36 @@ class Signal {
 
 export type LineResult = Buffer | 'eof' | 'toolong';
 
+/** pump(): go on with the next chunk */
+export const PUMP_MORE = -1;
+/** pump(): stop reading the body (the session ends) */
+export const PUMP_STOP = -2;
+export type Consumer = (chunk: Buffer, reused: boolean) => number | Promise<number>;
+export type PumpEnd = { kind: 'ended' } | { kind: 'eof' } | { kind: 'stopped' };
+interface Pumping {
+  consume: Consumer;
+  resolve: (end: PumpEnd) => void;
+  reject: (e: Error) => void;
+  /** a chunk is being consumed asynchronously (reading is paused) */
+  busy: boolean;
+}
+
 export class ClientIO {
+  /** the first queued chunk (empty only when nothing is queued) */
   private buf: Buffer = EMPTY;
+  /** chunks queued after `buf`: kept apart, so a large body is never copied to join them */
+  private more: Buffer[] = [];
+  /** bytes in `buf` and `more` */
+  private queued = 0;
   private eof = false;
   private discardingLongLine = false;
   private paused = false;
   private readonly signal = new Signal();
   private readonly listeners = new Set<() => void>();
+  /** the input's reused-buffer slot (openStdinSocket), while this reads it */
+  private slot: ReadSlot | undefined;
+  /** DATA mode: where arriving chunks go instead of the queue (see pump) */
+  private pumping: Pumping | null = null;
 
   constructor(
     public input: Readable,
@@ -69,10 +150,14 @@ export class ClientIO {
    * is dropped: nothing the client sent before the switch may be used (CVE-2011-0411).
    */
   replaceStreams(input: Readable, output: Writable): void {
+    if (this.slot) this.slot.reader = null;
+    this.slot = undefined;
     this.input.removeAllListeners('data');
     this.input.removeAllListeners('end');
     this.input.removeAllListeners('error');
     this.buf = EMPTY;
+    this.more = [];
+    this.queued = 0;
     this.paused = false;
     this.eof = false;
     this.input = input;
@@ -81,23 +166,127 @@ export class ClientIO {
   }
 
   private attach(input: Readable): void {
+    const slot = readSlots.get(input);
+    if (slot) {
+      this.slot = slot;
+      for (const c of slot.early.splice(0)) this.arrived(c, false);
+      slot.reader = (view) => this.arrived(view, true);
+    }
     input.on('data', (c: Buffer) => {
-      this.onData(c);
-      this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
-      if (this.buf.length > CLIENT_HIGH_WATER && !this.paused) {
-        this.paused = true;
-        input.pause();
+      if (!this.arrived(c, false)) input.pause();
+    });
+    const ended = () => {
+      this.eof = true;
+      const p = this.pumping;
+      if (p && !p.busy) this.endPump({ kind: 'eof' });
+      this.notify();
+    };
+    input.on('end', ended);
+    input.on('error', ended);
+  }
+
+  /**
+   * A chunk from the client; `reused` when it is a view of the read buffer (copied before it is
+   * kept). False pauses reading.
+   */
+  private arrived(c: Buffer, reused: boolean): boolean {
+    this.onData(c);
+    if (c.length === 0) return true;
+    if (this.pumping) return this.feed(this.pumping, c, reused);
+    this.enqueue(reused ? Buffer.from(c) : c);
+    return true;
+  }
+
+  private enqueue(c: Buffer): void {
+    if (this.buf.length) this.more.push(c);
+    else this.buf = c;
+    this.queued += c.length;
+    if (this.queued > CLIENT_HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.input.pause();
+    }
+    this.notify();
+  }
+
+  /**
+   * DATA mode: hands the client's bytes to `consume` as they arrive, without queueing or copying
+   * them. `consume` returns (or resolves to) PUMP_MORE to go on, PUMP_STOP to stop, or the index
+   * in the chunk where the body ended: the bytes from there on (pipelined commands) are queued.
+   * A chunk may be a view of the read buffer (`reused`): it stays valid until `consume` returns,
+   * or until the promise it returns settles (reading pauses meanwhile).
+   */
+  async pump(consume: Consumer): Promise<PumpEnd> {
+    // what was queued before DATA mode first (owned buffers)
+    while (this.buf.length) {
+      const c = this.take(this.buf.length);
+      let r = consume(c, false);
+      if (typeof r !== 'number') r = await r;
+      if (r === PUMP_STOP) return { kind: 'stopped' };
+      if (r >= 0) {
+        this.unread(c.subarray(r));
+        return { kind: 'ended' };
       }
-      this.notify();
+    }
+    if (this.eof) return { kind: 'eof' };
+    return new Promise<PumpEnd>((resolve, reject) => {
+      this.pumping = { consume, resolve, reject, busy: false };
+      if (this.paused) {
+        this.paused = false;
+        this.input.resume();
+      }
     });
-    input.on('end', () => {
-      this.eof = true;
-      this.notify();
-    });
-    input.on('error', () => {
-      this.eof = true;
-      this.notify();
-    });
+  }
+
+  private feed(p: Pumping, c: Buffer, reused: boolean): boolean {
+    let r: number | Promise<number>;
+    try {
+      r = p.consume(c, reused);
+    } catch (e) {
+      this.endPump({ kind: 'error', error: e as Error });
+      return false;
+    }
+    if (typeof r === 'number') return this.stepDone(p, c, reused, r);
+    p.busy = true;
+    r.then(
+      (n) => {
+        p.busy = false;
+        // reading was paused for this chunk; it goes on whether or not the body continues
+        if (this.stepDone(p, c, reused, n) && !this.paused) this.input.resume();
+      },
+      (e: Error) => {
+        p.busy = false;
+        this.endPump({ kind: 'error', error: e });
+      },
+    );
+    return false;
+  }
+
+  /** After one chunk: true to keep reading. */
+  private stepDone(p: Pumping, c: Buffer, reused: boolean, r: number): boolean {
+    if (this.pumping !== p) return true; // interrupted meanwhile
+    if (r === PUMP_STOP) {
+      this.endPump({ kind: 'stopped' });
+      return false;
+    }
+    if (r >= 0) {
+      this.endPump({ kind: 'ended' });
+      const rest = c.subarray(r);
+      if (rest.length) this.enqueue(reused ? Buffer.from(rest) : rest);
+      return true;
+    }
+    if (this.eof) {
+      this.endPump({ kind: 'eof' });
+      return false;
+    }
+    return true;
+  }
+
+  private endPump(end: PumpEnd | { kind: 'error'; error: Error }): void {
+    const p = this.pumping;
+    if (!p) return;
+    this.pumping = null;
+    if (end.kind === 'error') p.reject(end.error);
+    else p.resolve(end);
   }
 
   private notify(): void {
@@ -119,10 +308,12 @@ export class ClientIO {
     return this.eof && this.buf.length === 0;
   }
 
+  /** Takes `n` bytes (at most all of `buf`) from the front of the queue. */
   private take(n: number): Buffer {
     const out = this.buf.subarray(0, n);
-    this.buf = n >= this.buf.length ? EMPTY : this.buf.subarray(n);
-    if (this.paused && this.buf.length < CLIENT_HIGH_WATER / 2) {
+    this.queued -= out.length;
+    this.buf = n >= this.buf.length ? (this.more.shift() ?? EMPTY) : this.buf.subarray(n);
+    if (this.paused && this.queued < CLIENT_HIGH_WATER / 2) {
       this.paused = false;
       this.input.resume();
     }
@@ -132,7 +323,14 @@ export class ClientIO {
   /** The next line without its LF (a CR before it is kept; the caller strips it). */
   async readLine(): Promise<LineResult> {
     for (;;) {
-      const i = this.buf.indexOf(LF);
+      let i = this.buf.indexOf(LF);
+      if (i < 0 && this.more.length) {
+        // a line split across chunks: join what is queued (bounded: a line longer than
+        // MAX_COMMAND_LINE is discarded below)
+        this.buf = Buffer.concat([this.buf, ...this.more]);
+        this.more = [];
+        i = this.buf.indexOf(LF);
+      }
       if (this.discardingLongLine) {
         if (i >= 0) {
           this.take(i + 1);
@@ -146,7 +344,7 @@ export class ClientIO {
       } else if (i >= 0) {
         const line = this.take(i + 1);
         return line.subarray(0, i);
-      } else if (this.buf.length > MAX_COMMAND_LINE) {
+      } else if (this.queued > MAX_COMMAND_LINE) {
         this.take(this.buf.length);
         this.discardingLongLine = true;
         return 'toolong';
@@ -159,7 +357,7 @@ export class ClientIO {
     }
   }
 
-  /** Whatever input is queued, or the next chunk (DATA mode). */
+  /** The first queued chunk, or the next one to arrive (DATA mode). */
   async readChunk(): Promise<Buffer | 'eof'> {
     for (;;) {
       if (this.buf.length) return this.take(this.buf.length);
@@ -170,12 +368,15 @@ export class ClientIO {
 
   /** Puts bytes back in front of the queue (pipelined commands after the end of DATA). */
   unread(b: Buffer): void {
-    if (b.length) this.buf = this.buf.length ? Buffer.concat([b, this.buf]) : b;
+    if (!b.length) return;
+    if (this.buf.length) this.more.unshift(this.buf);
+    this.buf = b;
+    this.queued += b.length;
   }
 
   /** Drops queued input (STARTTLS: nothing sent before the handshake may be used, CVE-2011-0411). */
   discardQueued(): void {
-    this.take(this.buf.length);
+    while (this.buf.length) this.take(this.buf.length);
   }
 
   /** Waits until input arrives (or EOF), without consuming it. */
@@ -200,6 +401,7 @@ export class ClientIO {
 
   interrupt(e: Interrupted): void {
     this.signal.interrupt(e);
+    this.endPump({ kind: 'error', error: e });
   }
 
   /** Ends the client connection once everything written has been flushed. */
@@ -210,6 +412,7 @@ export class ClientIO {
       this.output.once('error', () => resolve());
     });
     // stop reading: an open stdin would keep the process alive after the session
+    if (this.slot) this.slot.reader = null;
     this.input.removeAllListeners('data');
     this.input.pause();
     this.input.destroy();
@@ -389,10 +592,36 @@ export class ChildIO {
     return this.replies.shift();
   }
 
+  /**
+   * Queues bytes for the child; false when the caller should wait for `drain()`. Up to
+   * CHILD_WRITE_AHEAD bytes may be queued (the stream's own 16 KiB mark would stop the body relay
+   * after every chunk: reading the next chunk while the last one is still being written is what
+   * keeps both pipes busy).
+   */
   write(b: Buffer): boolean {
     const stdin = this.down.input;
     if (this.cutOff || stdin.destroyed || stdin.writableEnded) return true;
-    return stdin.write(b);
+    return stdin.write(b) || stdin.writableLength < CHILD_WRITE_AHEAD;
+  }
+
+  /**
+   * Writes bytes that may be a view of a reused buffer: null when the child's pipe took them at
+   * once, else a promise that settles when they have been written (the buffer may be reused then).
+   */
+  writeFlushed(b: Buffer): Promise<void> | null {
+    const stdin = this.down.input;
+    if (this.cutOff || stdin.destroyed || stdin.writableEnded) return null;
+    let written = false;
+    let wake: (() => void) | undefined;
+    stdin.write(b, () => {
+      written = true;
+      wake?.();
+    });
+    if (written || stdin.writableLength === 0) return null;
+    return new Promise((resolve) => {
+      if (written) resolve();
+      else wake = resolve;
+    });
   }
 
   /** Closes the child's input (end of session; it then exits). */

@@ -11,6 +11,8 @@ import {
   ChildIO,
   ClientIO,
   Interrupted,
+  PUMP_MORE,
+  PUMP_STOP,
   replyText,
   replyToBuffer,
   spawnDownstream,
@@ -223,11 +225,26 @@ export class Session {
     // the child starts at once unless a connection rejection could mean it never starts (grace
     // NONE): its start-up then overlaps with the connection filters' DNS queries
     if (this.grace !== Grace.None && !this.deps.childEnvNeedsFacts) this.startChild();
-    try {
-      if (!(await this.security.beforeGreeting())) return await this.finish();
+    const connectChecks = async () => {
       await this.deps.factsReady;
       this.applyFilterLevel();
       if (!configDir) await runStage('connect', this.filterInput(), this.decision);
+    };
+    try {
+      if (!(await this.security.beforeGreeting())) return await this.finish();
+      if (this.child && o['greeting-delay-secs'] <= 0) {
+        // Nothing the connection filters decide can change the banner here (grace is not NONE, no
+        // earlytalker delay): the banner goes out as soon as the child sends it, and the rDNS and
+        // DNSBL answers arrive while the client reads it and writes its first command, which
+        // waits for them.
+        const checks = connectChecks();
+        checks.catch(() => {}); // awaited below; a failure is not lost, only not reported twice
+        if (!(await this.greeting())) return await this.finish();
+        await checks;
+        await this.commandLoop();
+        return await this.endOfSession();
+      }
+      await connectChecks();
       await this.earlytalker();
       if (this.decision.rejecting && this.grace === Grace.None) {
         // qmail is never started; levee answers everything itself (§2.3)
@@ -241,6 +258,10 @@ export class Session {
     } catch (e) {
       if (!(e instanceof Interrupted)) throw e;
     }
+    return await this.endOfSession();
+  }
+
+  private async endOfSession(): Promise<number> {
     if (this.timedOut) this.timeoutReply();
     return await this.finish();
   }
@@ -613,56 +634,63 @@ export class Session {
     /** the child refused the held-back DATA: its reply answers the message */
     let childRefusal: Reply | undefined;
     let headerRejection: Rejection | undefined;
-    const toChild = async (b: Buffer, force = false): Promise<boolean> => {
-      if (childRefusal || (!b.length && !force)) return true;
-      if (!dataSent) {
-        dataSent = true;
-        const r = await this.forward(heldData!);
-        if (!r) return false;
-        this.deps.trace?.('FROM CHILD, FILTERED', r.raw);
-        if (r.code !== 354) {
-          childRefusal = r;
-          return true;
-        }
-      }
-      if (b.length && !child.write(b)) await child.drain();
+    /** sends the held-back DATA command first; false when the session ends */
+    const sendHeldData = async (): Promise<boolean> => {
+      dataSent = true;
+      const r = await this.forward(heldData!);
+      if (!r) return false;
+      this.deps.trace?.('FROM CHILD, FILTERED', r.raw);
+      if (r.code !== 354) childRefusal = r;
+      return true;
+    };
+    /**
+     * Content bytes to the child. `reused` bytes are a view of the client read buffer: they must be
+     * written before the next read (no copy, no garbage: the common case); other bytes may queue.
+     * Returns undefined when done at once, else a promise of false when the session ends.
+     */
+    const toChild = (b: Buffer, reused: boolean): Promise<boolean> | undefined => {
+      if (childRefusal || !b.length) return undefined;
+      if (!dataSent) return sendHeldData().then((ok) => ok && (toChild(b, reused) ?? true));
+      if (reused) return child.writeFlushed(b)?.then(() => true);
       sinceGc += b.length;
       if (sinceGc > GC_EVERY) {
+        // fresh Buffers per read (TLS, a file on stdin): a minor GC every ~1 MiB keeps RSS flat
         sinceGc = 0;
         minorGc();
       }
-      return true;
+      if (!child.write(b)) return child.drain().then(() => true);
+      return undefined;
     };
-    for (;;) {
-      const c = await this.client.readChunk();
-      if (c === 'eof') {
-        // the message is incomplete: closing the child's input without the terminator discards it
-        child.cut();
-        this.log.info(
-          `client disconnected during DATA after ${scanner.bytesIn} bytes; message discarded ` +
-            `origin_ip: ${this.facts.ip} from: ${this.sender || '(unknown)'}`,
-        );
-        return true;
-      }
+    const consume = (c: Buffer, reused: boolean): number | Promise<number> => {
       const res = scanner.push(c);
-      if (res.out.length) {
-        let out = res.out;
-        if (gate && !headerRejection) {
-          const g = gate.push(out);
-          headerRejection = g.rejection;
-          out = g.release;
-        } else if (headerRejection) out = out.subarray(0, 0);
-        if (!(await toChild(out))) return true;
-      }
-      if (res.ended) {
-        this.client.unread(res.rest);
-        break;
-      }
+      const next = res.ended ? c.length - res.rest.length : PUMP_MORE;
+      let out = res.out;
+      if (!out.length) return next;
+      if (gate && !headerRejection) {
+        // the gate keeps what it holds: give it bytes it may keep
+        const g = gate.push(reused && !gate.inBody ? Buffer.from(out) : out);
+        headerRejection = g.rejection;
+        out = g.release;
+      } else if (headerRejection) return next;
+      const w = toChild(out, reused && !(gate && out !== res.out));
+      return w ? w.then((ok) => (ok ? next : PUMP_STOP)) : next;
+    };
+    const end = await this.client.pump(consume);
+    if (end.kind === 'stopped') return true;
+    if (end.kind === 'eof') {
+      // the message is incomplete: closing the child's input without the terminator discards it
+      child.cut();
+      this.log.info(
+        `client disconnected during DATA after ${scanner.bytesIn} bytes; message discarded ` +
+          `origin_ip: ${this.facts.ip} from: ${this.sender || '(unknown)'}`,
+      );
+      return true;
     }
     if (gate && !headerRejection) {
       const g = gate.end();
       headerRejection = g.rejection;
-      if (!headerRejection && !(await toChild(g.release))) return true;
+      const w = headerRejection ? undefined : toChild(g.release, false);
+      if (w && !(await w)) return true;
     }
     let rejection = headerRejection;
     if (!rejection && this.o['bare-lf'] === 'reject' && (scanner.sawBareLf || scanner.sawBadDotLine)) {
@@ -687,7 +715,7 @@ export class Session {
         return false;
       }
     }
-    if (!dataSent && !(await toChild(Buffer.alloc(0), true))) return true;
+    if (!dataSent && !childRefusal && !(await sendHeldData())) return true;
     let r: Reply | null | undefined = childRefusal;
     if (!r) {
       const end = Buffer.from('.\r\n');
