@@ -12,13 +12,19 @@ import type { ConnectionFacts } from './filters/types';
 import { Dns, dnsSettingsFromOptions } from './dns';
 import { ownTlsConfigured, serverContext } from './relay/tls';
 import { openStdinSocket } from './relay/io';
+import { writeLineSync } from './log/stderr';
 import { dropPrivileges } from './auth/privileges';
 
 /** Exit status for configuration errors (spamdyke exited 0; levee does not hide errors). */
 const EXIT_CONFIG = 111;
 
+/** straight to fd 2: process.stderr would load node:stream (and node:net for a pipe) first */
+function writeStderr(text: string): void {
+  writeLineSync(2, Buffer.from(text));
+}
+
 function fatal(message: string): never {
-  process.stderr.write(`levee: ERROR: ${message}\nUse --help for usage.\n`);
+  writeStderr(`levee: ERROR: ${message}\nUse --help for usage.\n`);
   process.exit(EXIT_CONFIG);
 }
 
@@ -66,7 +72,7 @@ async function main(): Promise<number> {
   const o = parsed.options;
   if (o.help || o['more-help'] || o.version) {
     const help = loadHelp();
-    process.stderr.write(o.version ? help.versionText() : help.helpText(o['more-help']));
+    writeStderr(o.version ? help.versionText() : help.helpText(o['more-help']));
     return 0;
   }
   if (needsChild(o) && parsed.child.length === 0) fatal('Missing qmail-smtpd command');
@@ -88,6 +94,12 @@ async function main(): Promise<number> {
   const code = await runWrapper(o, parsed.child, log, parsed.userSet.has('dns-timeout-secs'), parsed.state);
   await log.close();
   return code;
+}
+
+/** fd 1: the client (a client going away while we write must not crash levee; SIGPIPE is ignored) */
+function clientOutput(): NodeJS.WriteStream {
+  process.stdout.on('error', () => {});
+  return process.stdout;
 }
 
 /** Wrapper mode: one connection on fd 0/1, the child named on the command line. */
@@ -156,7 +168,7 @@ async function runWrapper(
     factsReady,
     log,
     input: openStdinSocket() ?? process.stdin,
-    output: process.stdout,
+    output: clientOutput(),
     dns: getDns,
     optionState,
     trace: transcript ? (direction, data) => transcript.chunk(direction, data) : undefined,
@@ -166,14 +178,12 @@ async function runWrapper(
   return code;
 }
 
-// A client going away while we write must not crash levee (SIGPIPE is ignored by Node already).
-process.stdout.on('error', () => {});
 main().then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(
+    writeStderr(
       `levee[${process.pid}]: ERROR: internal error: ${e instanceof Error ? e.message : String(e)}\n`,
     );
     process.exitCode = 111;

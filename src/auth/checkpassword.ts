@@ -2,7 +2,6 @@
 // is run with `user\0password\0timestamp\0` on fd 3, stdout/stderr discarded, a 30-second limit;
 // the commands are tried in order until one exits 0. The exit codes of vchkpw get spamdyke's
 // explanations in the verbose log.
-import { spawn } from 'node:child_process';
 import type { Logger } from '../log';
 
 /** spamdyke's TIMEOUT_CHECKPASSWORD_SECS */
@@ -74,6 +73,8 @@ export function runCheckpassword(
       clearTimeout(timer);
       resolve(r);
     };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn(argv[0], argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: process.env,

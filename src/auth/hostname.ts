@@ -1,7 +1,6 @@
 // The host name inside CRAM-MD5 challenges (spec §1.3, §5.1): `hostname`, else the first line of
 // `hostname-file`, else the first line `hostname-command` prints, else TCPLOCALHOST, then HOSTNAME,
 // else unknown.server.unknown.domain. Only looked up when a CRAM-MD5 challenge is made.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HOSTNAME } from './mechanisms';
 import { splitCommand } from './checkpassword';
@@ -38,6 +37,8 @@ export async function challengeHostname(
   if (command) {
     const argv = splitCommand(command);
     const name = await new Promise<string>((resolve) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { execFile } = require('node:child_process') as typeof import('node:child_process');
       execFile(argv[0], argv.slice(1), { timeout: COMMAND_TIMEOUT_MS, encoding: 'latin1' }, (err, stdout) => {
         if (err) log.error(`unable to run hostname command ${argv[0]}: ${err.message}`);
         resolve(err ? '' : firstLine(stdout));

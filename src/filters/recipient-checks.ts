@@ -2,7 +2,6 @@
 // recipient blacklist, and the recipient-validation-command run for local recipients (§3.1 rows 1,
 // 13, 24, 26, 27). Their rejections concern one recipient; the pipeline applies the precedence quirk
 // (same-as-sender may replace an earlier rejection, the blacklist may not).
-import { spawn } from 'node:child_process';
 import { makeRejection, type RejectionKey } from '../session/rejections';
 import { CONTINUE, reject, type Filter, type FilterInput, type Verdict } from './types';
 import { hitDetail } from './common';
@@ -89,6 +88,8 @@ export function runValidationCommand(
       resolve(o);
     };
     // detached: the command and anything it starts form one process group, killed together
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
     const timer = setTimeout(() => {
       try {

@@ -1,9 +1,11 @@
 // Byte-level I/O of one session: the client side (fd 0/1 from tcpserver) and the child side
 // (qmail-smtpd on two pipes). Both work on Buffers; nothing here knows SMTP beyond "a line ends in
 // LF" and "a reply is complete when its last line has a space after the code".
-import { spawn, type ChildProcess } from 'node:child_process';
+// node:child_process and node:net (which brings node:stream) are required where they are used:
+// a run that ends before the session (a configuration error, --help) never loads them.
+import type { ChildProcess } from 'node:child_process';
 import { fstatSync } from 'node:fs';
-import { Socket, type SocketConstructorOpts } from 'node:net';
+import type { SocketConstructorOpts } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
 const LF = 10;
@@ -66,6 +68,8 @@ export function openStdinSocket(): Readable | null {
       },
     },
   };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Socket } = require('node:net') as typeof import('node:net');
   const socket = new Socket(options);
   readSlots.set(socket, slot);
   return socket;
@@ -461,6 +465,8 @@ export interface Downstream {
 
 /** Starts the child with stdin/stdout on pipes and stderr inherited (spec §5.2). */
 export function spawnDownstream(argv: readonly string[], env: NodeJS.ProcessEnv): Downstream {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const proc: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env });
   let startError: Error | undefined;
   const exited = new Promise<ChildExit>((resolve) => {

@@ -5,7 +5,7 @@
 // Under tcpserver fd 0 and fd 1 are the same TCP socket: the TLS layer is put directly on stdin's
 // socket handle (native, no copying in JavaScript). With two pipes (tests, `levee serve --exec`
 // style set-ups) a small Duplex joins the two streams instead.
-import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from '../log';
@@ -80,44 +80,59 @@ function isTcpSocket(s: Readable): boolean {
   return h?.constructor?.name === 'TCP';
 }
 
-/** One Duplex over a read side and a write side (two pipes). Listeners are attached by start(). */
-class JoinedStreams extends Duplex {
-  constructor(
-    private readonly input: Readable,
-    private readonly output: Writable,
-  ) {
-    super();
-  }
+interface JoinedStreamsClass {
+  new (input: Readable, output: Writable): Duplex & { start(): void };
+}
+let JoinedStreams: JoinedStreamsClass | undefined;
 
-  start(): void {
-    this.input.on('data', (c: Buffer) => {
-      if (!this.push(c)) this.input.pause();
-    });
-    this.input.on('end', () => this.push(null));
-    this.input.on('error', (e) => this.destroy(e));
-    this.output.on('error', (e) => this.destroy(e));
-    this.input.resume();
-  }
+/**
+ * One Duplex over a read side and a write side (two pipes), started at once. The class is made on
+ * first use: node:stream is required only by a session that starts TLS.
+ */
+function joinStreams(input: Readable, output: Writable): Duplex {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Duplex } = require('node:stream') as typeof import('node:stream');
+  JoinedStreams ??= class extends Duplex {
+    constructor(
+      private readonly input: Readable,
+      private readonly output: Writable,
+    ) {
+      super();
+    }
 
-  override _read(): void {
-    this.input.resume();
-  }
+    start(): void {
+      this.input.on('data', (c: Buffer) => {
+        if (!this.push(c)) this.input.pause();
+      });
+      this.input.on('end', () => this.push(null));
+      this.input.on('error', (e) => this.destroy(e));
+      this.output.on('error', (e) => this.destroy(e));
+      this.input.resume();
+    }
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    if (this.output.write(chunk)) cb();
-    else this.output.once('drain', () => cb());
-  }
+    override _read(): void {
+      this.input.resume();
+    }
 
-  override _final(cb: (e?: Error | null) => void): void {
-    this.output.end(cb);
-  }
+    override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+      if (this.output.write(chunk)) cb();
+      else this.output.once('drain', () => cb());
+    }
 
-  /** the session is over: stop reading (an open stdin would keep the process alive) */
-  override _destroy(e: Error | null, cb: (e?: Error | null) => void): void {
-    this.input.destroy();
-    if (!this.output.writableEnded) this.output.end();
-    cb(e);
-  }
+    override _final(cb: (e?: Error | null) => void): void {
+      this.output.end(cb);
+    }
+
+    /** the session is over: stop reading (an open stdin would keep the process alive) */
+    override _destroy(e: Error | null, cb: (e?: Error | null) => void): void {
+      this.input.destroy();
+      if (!this.output.writableEnded) this.output.end();
+      cb(e);
+    }
+  };
+  const joined = new JoinedStreams(input, output);
+  joined.start();
+  return joined;
 }
 
 /** What the handshake needs of the client connection (ClientIO has this shape). */
@@ -144,14 +159,10 @@ export function startServerTls(
   const rawOut = client.output;
   // detach levee's reader from the raw input first (and drop queued input); everything from here
   // to the TLS socket's creation is synchronous, so no byte of the client's handshake is lost
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PassThrough } = require('node:stream') as typeof import('node:stream');
   client.replaceStreams(new PassThrough(), rawOut);
-  let transport: Duplex;
-  if (isTcpSocket(rawIn)) transport = rawIn as Duplex;
-  else {
-    const joined = new JoinedStreams(rawIn, rawOut);
-    joined.start();
-    transport = joined;
-  }
+  const transport: Duplex = isTcpSocket(rawIn) ? (rawIn as Duplex) : joinStreams(rawIn, rawOut);
   const socket = new tls.TLSSocket(transport, { isServer: true, secureContext: ctx });
   socket.once('close', () => transport.destroy());
   client.replaceStreams(socket, socket);

@@ -15,8 +15,8 @@ import { join, resolve } from 'node:path';
 const REPO = resolve(__dirname, '..', '..');
 const BUNDLE = join(REPO, 'dist', 'levee.cjs');
 const LEVEE_BIN = join(REPO, 'bin', 'levee');
-/** 232,823 bytes when the guard was written (2025-11-22), plus ~15 % headroom */
-const BUNDLE_LIMIT_BYTES = 268_000;
+/** 171,362 bytes when the bundle lost its whitespace and comments (2026-12-05), plus ~15 % headroom */
+const BUNDLE_LIMIT_BYTES = 197_000;
 
 const RECORDER = `'use strict';
 const Module = require('node:module');
@@ -157,6 +157,30 @@ describe('start-up guard', () => {
     const rec = recordSession(plainConfig(['dns-level=none']));
     assert.ok(rec.requested.includes('node:child_process'), 'the recorder saw levee start its child');
     assert.deepEqual(heavyModulesLoaded(rec), []);
+  });
+
+  test('a run that ends before the session (configuration error, --version) loads no I/O module', (t) => {
+    if (!bundlePresent(t)) return;
+    const config = plainConfig(['no-such-option=1']);
+    for (const args of [['--config-file', config, 'true'], ['--version']]) {
+      const record = join(dir, `record-early-${args.length}.json`);
+      const env: NodeJS.ProcessEnv = { ...process.env, LEVEE_MODULE_RECORD: record };
+      delete env.NODE_OPTIONS;
+      delete env.NODE_EXTRA_CA_CERTS;
+      const r = spawnSync(process.execPath, ['-r', join(dir, 'recorder.cjs'), LEVEE_BIN, ...args], {
+        env,
+        encoding: 'latin1',
+        timeout: 20000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      if (args[0] === '--version') assert.equal(r.status, 0, r.stderr);
+      else assert.match(r.stderr, /Unknown configuration file option .* no-such-option/);
+      const rec = JSON.parse(readFileSync(record, 'utf8')) as Recording;
+      const loaded = ['child_process', 'net', 'stream', 'dns', 'tls', 'crypto'].filter((m) =>
+        rec.builtins.includes(`NativeModule ${m}`),
+      );
+      assert.deepEqual(loaded, [], `levee ${args.join(' ')} loaded ${loaded.join(', ')}`);
+    }
   });
 
   test('with DNS filters on, only node:dns is added (no TLS, crypto, yargs, ini, syslog, lazy bundles)', async (t) => {
