@@ -3,6 +3,7 @@
 // contributes to the output. Used by run.mjs (the "bundle" rows) and on its own:
 //   node bench/bundle-report.mjs [--top N]
 import { build } from 'esbuild';
+import { mainBundle } from '../build-options.mjs';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,18 +15,11 @@ export async function bundleComposition() {
   const outDir = join(REPO, 'bench', 'out');
   mkdirSync(outDir, { recursive: true });
   const result = await build({
+    ...mainBundle,
     absWorkingDir: REPO,
     entryPoints: { 'levee-meta': 'src/main.ts' },
     outdir: outDir,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: false,
-    legalComments: 'none',
     logLevel: 'error',
-    external: ['unix-dgram', 'yargs', 'yargs/*', './*.cjs'],
     metafile: true,
   });
   const [output] = Object.values(result.metafile.outputs).filter((o) => o.entryPoint);
@@ -50,7 +44,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const top = Number(process.argv[process.argv.indexOf('--top') + 1]) || 25;
   const c = await bundleComposition();
   const kb = (n) => (n / 1024).toFixed(1).padStart(7) + ' KiB';
-  console.log(`levee.cjs (unminified, as build.mjs makes it): ${kb(c.total)}\n\nby folder:`);
+  console.log(`levee.cjs (as build.mjs makes it): ${kb(c.total)}\n\nby folder:`);
   for (const f of c.folders) console.log(`${kb(f.bytes)}  ${f.path}`);
   console.log(`\nlargest ${top} files:`);
   for (const f of c.files.slice(0, top)) console.log(`${kb(f.bytes)}  ${f.path}`);
