@@ -64,7 +64,7 @@ export const mainBundle = {
   outExtension: { '.js': '.cjs' },
   plugins: [stripHelpTexts],
   charset: 'ascii',
-  minifyWhitespace: true,
+  minify: true,
   banner: { js: `${CJS_WRAPPER}// loaded by bin/levee, not a module of its own` },
   footer: { js: '\n})' },
 };

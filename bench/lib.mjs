@@ -38,7 +38,9 @@ export function snapshotLevee() {
   mkdirSync(join(root, 'dist'));
   copyFileSync(join(REPO, 'bin', 'levee'), LEVEE);
   for (const f of readdirSync(join(REPO, 'dist'))) {
-    if (f.endsWith('.cjs')) copyFileSync(join(REPO, 'dist', f), join(root, 'dist', f));
+    // the bundles and the V8 code cache bin/levee loads with dist/levee.cjs
+    if (f.endsWith('.cjs') || f.endsWith('.cjs.cache'))
+      copyFileSync(join(REPO, 'dist', f), join(root, 'dist', f));
   }
   return statSync(join(root, 'dist', 'levee.cjs')).size;
 }

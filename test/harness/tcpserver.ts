@@ -83,7 +83,9 @@ export function startTcpserver(prog: string[], opts: TcpserverOptions = {}): Pro
     const [, kind, pidText, fromIp, statusText] = m;
     const pid = Number(pidText);
     let conn = byPid.get(pid);
-    if (!conn && kind !== 'end') {
+    // a `pid` line always starts a connection: after thousands of connections (soak) the kernel
+    // reuses PIDs, and the earlier connection with this PID has ended
+    if ((!conn || kind === 'pid') && kind !== 'end') {
       conn = { pid, remoteIp: fromIp ?? '', allowed: true, status: null };
       byPid.set(pid, conn);
       order.push(conn);
