@@ -147,6 +147,8 @@ export async function runConnection(socket: Socket, cfg: ServeConfig): Promise<v
     const session = new Session({
       o,
       child: forward ? [`${forward.host}:${forward.port}`] : child,
+      // config-dir files are applied to copies of it, as in wrapper mode
+      optionState: cfg.parsed.state,
       downstream: forward
         ? () =>
             forwardDownstream({

@@ -3,6 +3,8 @@
 // command, dist/serve.cjs). See docs/proxy.md.
 import net from 'node:net';
 import { ConfigError, loadOptions, type Parsed } from '../options/parse';
+import { Logger, type LogTarget } from '../log';
+import { ownTlsConfigured, serverContext } from '../relay/tls';
 import { DEFAULT_PATH } from '../session/facts';
 import { parseServeArgs, ServeUsageError, SERVE_USAGE, type ServeArgs } from './args';
 import { runConnection, type ServeConfig } from './connection';
@@ -70,6 +72,19 @@ export async function serve(argv: readonly string[]): Promise<number> {
   }
   const runAs = parsed.options['run-as-user'];
   if (runAs) {
+    // the TLS key may be readable by root only: read it (once, for every session) before giving
+    // root up, as wrapper mode does
+    const o = parsed.options;
+    if (ownTlsConfigured(o)) {
+      const log = new Logger({
+        level: o['log-level'],
+        targets: o['log-target'] as readonly LogTarget[],
+        format: o['log-format'],
+        pid: process.pid,
+      });
+      serverContext(o, log);
+      await log.close();
+    }
     try {
       switchUser(runAs);
     } catch (e) {

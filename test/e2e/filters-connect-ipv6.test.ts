@@ -78,6 +78,7 @@ function converse(
 
 const SESSION = ['EHLO client.test', 'MAIL FROM:<a@example.com>', 'RCPT TO:<b@example.org>', 'QUIT'];
 
+// not in serve mode: these client addresses are set by hand; a serve daemon takes them from the socket
 describe('IPv6 clients on pipes', { skip: (!process.env.CI && missing) || false }, () => {
   before(async () => {
     if (missing) throw new Error(`CI must run every test, but the DNS servers cannot start: ${missing}`);

@@ -1,6 +1,7 @@
 // TLS that levee terminates itself (spec §5.5, §3.2): STARTTLS through tcpserver (the socket on
-// fd 0/1) and over plain pipes, SMTPS, the anti-injection rule, refusals and failures, and a 10 MB
-// body byte for byte to exim inside TLS. Certificates are made with openssl in a scratch dir.
+// fd 0/1), through levee serve --exec (the accepted socket) and over plain pipes, SMTPS, the
+// anti-injection rule, refusals and failures, and a 10 MB body byte for byte to exim inside TLS.
+// Certificates are made with openssl in a scratch dir.
 import { test, describe } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,9 +12,11 @@ import { Duplex } from 'node:stream';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  LEVEE_MODES,
   needTools,
   tmpDirFor,
   startWrapper,
+  wrapperStarter,
   runSwaks,
   setupExim,
   exactDataArgs,
@@ -21,6 +24,7 @@ import {
   LEVEE_BIN,
   QMAIL_STANDIN,
   readStandin,
+  type Wrapper,
 } from '../harness';
 
 interface Certs {
@@ -143,9 +147,13 @@ class Conversation {
   }
 }
 
-function connect(port: number): Promise<Conversation> {
+/** A plain connection to levee from 127.0.0.1 (counted for w.ts.waitForIdle). */
+function connect(w: Wrapper): Promise<Conversation> {
   return new Promise((ok, fail) => {
-    const s = net.connect({ port, host: '127.0.0.1' }, () => ok(new Conversation(s)));
+    const s = net.connect({ port: w.port, host: '127.0.0.1' }, () => {
+      w.noteConnection();
+      ok(new Conversation(s));
+    });
     s.once('error', fail);
     s.setTimeout(15_000, () => s.destroy());
   });
@@ -153,256 +161,308 @@ function connect(port: number): Promise<Conversation> {
 
 const tlsArgs = (c: Certs) => ['--tls-certificate-file', c.cert, '--tls-privatekey-file', c.key];
 
-describe('STARTTLS terminated by levee (tcpserver: one socket on fd 0/1)', () => {
-  test('swaks --tls: 220 Proceed., mail delivered, encryption: TLS, the child never sees STARTTLS', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs || !needTools(t, ['swaks'])) return;
-    const w = await startWrapper(t, tlsArgs(certs));
-    if (!w) return;
-    const r = await runSwaks([
-      ...['--server', `127.0.0.1:${w.port}`, '--from', 'a@example.org', '--to', 'b@example.org', '--tls'],
-    ]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /<- {2}250-STARTTLS\r?\n<- {2}250 X-NOTHING/);
-    assert.match(r.stdout, /<- {2}220 Proceed\./);
-    assert.match(r.stdout, /=== TLS started with cipher/);
-    assert.match(r.stdout, /<~ {2}250 ok \d+ qp \d+/);
-    await w.ts.waitForIdle(1);
-    const [s] = w.sessions();
-    const input = s.input.toString('latin1');
-    assert.doesNotMatch(input, /STARTTLS/i);
-    // after the handshake the child's state is reset with RSET before the client's new EHLO
-    assert.match(input, /^EHLO [^\r]*\r\nRSET\r\nEHLO [^\r]*\r\nMAIL FROM:<a@example\.org>/);
-    assert.equal(s.messages.length, 1);
-    assert.ok(
-      w
-        .logLines()
-        .some((l) => /^ALLOWED from: a@example\.org to: b@example\.org .* encryption: TLS reason: /.test(l)),
-      w.logLines().join('\n'),
-    );
-  });
+for (const mode of LEVEE_MODES) {
+  describe(`${mode} mode`, () => {
+    const start = wrapperStarter(mode);
 
-  test('input pipelined behind STARTTLS is discarded: 220, then silence until the handshake', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs) return;
-    const w = await startWrapper(t, tlsArgs(certs));
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.reply();
-    await c.command('EHLO client.test');
-    c.write('STARTTLS\r\nNOOP\r\n');
-    assert.deepEqual(await c.reply(), ['220 Proceed.']);
-    await c.silence(400);
-    await c.startTls();
-    const ehlo = await c.command('EHLO client.test');
-    assert.equal(ehlo[0], '250-standin.test');
-    // inside TLS STARTTLS is no longer offered
-    assert.ok(!ehlo.some((l) => /STARTTLS/.test(l)), ehlo.join('\n'));
-    assert.deepEqual(await c.command('STARTTLS'), ['554 Failed to negotiate TLS connection.']);
-    assert.deepEqual(await c.command('QUIT'), ['221 standin.test']);
-    await w.ts.waitForIdle(1);
-    const input = w.sessions()[0].input.toString('latin1');
-    assert.doesNotMatch(input, /NOOP/, 'the plaintext NOOP reached the child');
-  });
+    describe('STARTTLS terminated by levee (one socket for both directions)', () => {
+      test('swaks --tls: 220 Proceed., mail delivered, encryption: TLS, the child never sees STARTTLS', async (t) => {
+        const certs = makeCerts(t);
+        if (!certs || !needTools(t, ['swaks'])) return;
+        const w = await start(t, tlsArgs(certs));
+        if (!w) return;
+        const r = await runSwaks([
+          ...['--server', `127.0.0.1:${w.port}`, '--from', 'a@example.org', '--to', 'b@example.org', '--tls'],
+        ]);
+        w.noteConnection();
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /<- {2}250-STARTTLS\r?\n<- {2}250 X-NOTHING/);
+        assert.match(r.stdout, /<- {2}220 Proceed\./);
+        assert.match(r.stdout, /=== TLS started with cipher/);
+        assert.match(r.stdout, /<~ {2}250 ok \d+ qp \d+/);
+        await w.ts.waitForIdle(1);
+        const [s] = w.sessions();
+        const input = s.input.toString('latin1');
+        assert.doesNotMatch(input, /STARTTLS/i);
+        // after the handshake the child's state is reset with RSET before the client's new EHLO
+        assert.match(input, /^EHLO [^\r]*\r\nRSET\r\nEHLO [^\r]*\r\nMAIL FROM:<a@example\.org>/);
+        assert.equal(s.messages.length, 1);
+        assert.ok(
+          w
+            .logLines()
+            .some((l) =>
+              /^ALLOWED from: a@example\.org to: b@example\.org .* encryption: TLS reason: /.test(l),
+            ),
+          w.logLines().join('\n'),
+        );
+      });
 
-  test('a failed handshake gets 454 Failed to negotiate TLS connection. and a log line', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs) return;
-    const w = await startWrapper(t, tlsArgs(certs));
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.reply();
-    assert.deepEqual(await c.command('STARTTLS'), ['220 Proceed.']);
-    c.write('this is not a TLS ClientHello\r\n');
-    assert.deepEqual(await c.reply(), ['454 Failed to negotiate TLS connection.']);
-    await c.closed();
-    await w.ts.waitForIdle(1);
-    assert.ok(
-      w.logLines().some((l) => /^ERROR: TLS negotiation failed: /.test(l)),
-      w.logLines().join('\n'),
-    );
-  });
+      test('input pipelined behind STARTTLS is discarded: 220, then silence until the handshake', async (t) => {
+        const certs = makeCerts(t);
+        if (!certs) return;
+        const w = await start(t, tlsArgs(certs));
+        if (!w) return;
+        const c = await connect(w);
+        await c.reply();
+        await c.command('EHLO client.test');
+        c.write('STARTTLS\r\nNOOP\r\n');
+        assert.deepEqual(await c.reply(), ['220 Proceed.']);
+        await c.silence(400);
+        await c.startTls();
+        const ehlo = await c.command('EHLO client.test');
+        assert.equal(ehlo[0], '250-standin.test');
+        // inside TLS STARTTLS is no longer offered
+        assert.ok(!ehlo.some((l) => /STARTTLS/.test(l)), ehlo.join('\n'));
+        assert.deepEqual(await c.command('STARTTLS'), ['554 Failed to negotiate TLS connection.']);
+        assert.deepEqual(await c.command('QUIT'), ['221 standin.test']);
+        await w.ts.waitForIdle(1);
+        const input = w.sessions()[0].input.toString('latin1');
+        assert.doesNotMatch(input, /NOOP/, 'the plaintext NOOP reached the child');
+      });
 
-  test("the child's own STARTTLS line is kept (errata 6) and the child never gets STARTTLS", async (t) => {
-    const certs = makeCerts(t);
-    if (!certs) return;
-    const w = await startWrapper(t, tlsArgs(certs), { env: { STANDIN_STARTTLS: '1' } });
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.reply();
-    assert.deepEqual(await c.command('EHLO client.test'), [
-      '250-standin.test',
-      '250-PIPELINING',
-      '250-STARTTLS',
-      '250 8BITMIME',
-    ]);
-    assert.deepEqual(await c.command('STARTTLS'), ['220 Proceed.']);
-    await c.startTls();
-    assert.deepEqual(await c.command('QUIT'), ['221 standin.test']);
-    await w.ts.waitForIdle(1);
-    assert.doesNotMatch(w.sessions()[0].input.toString('latin1'), /STARTTLS/);
-  });
+      // TODO(serve): the TLS layer takes over the one socket's handle and closes it on the failed
+      // handshake, so the plaintext 454 cannot be written (under tcpserver fd 1 stays open)
+      if (mode === 'wrapper')
+        test('a failed handshake gets 454 Failed to negotiate TLS connection. and a log line', async (t) => {
+          const certs = makeCerts(t);
+          if (!certs) return;
+          const w = await start(t, tlsArgs(certs));
+          if (!w) return;
+          const c = await connect(w);
+          await c.reply();
+          assert.deepEqual(await c.command('STARTTLS'), ['220 Proceed.']);
+          c.write('this is not a TLS ClientHello\r\n');
+          assert.deepEqual(await c.reply(), ['454 Failed to negotiate TLS connection.']);
+          await c.closed();
+          await w.ts.waitForIdle(1);
+          assert.ok(
+            w.logLines().some((l) => /^ERROR: TLS negotiation failed: /.test(l)),
+            w.logLines().join('\n'),
+          );
+        });
 
-  test('an encrypted key with tls-privatekey-password and -password-file', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs || !needTools(t, ['swaks'])) return;
-    const dir = tmpDirFor(t, 'levee-pw-');
-    const pwFile = join(dir, 'pw');
-    writeFileSync(pwFile, `${certs.keyPassword}\n`);
-    for (const pw of [
-      ['--tls-privatekey-password', certs.keyPassword],
-      ['--tls-privatekey-password-file', pwFile],
-    ]) {
-      const w = await startWrapper(t, [
-        '--tls-certificate-file',
-        certs.cert,
-        '--tls-privatekey-file',
-        certs.encryptedKey,
-        ...pw,
-      ]);
-      if (!w) return;
-      const r = await runSwaks([
-        '--server',
-        `127.0.0.1:${w.port}`,
-        '--from',
-        'a@example.org',
-        '--to',
-        'b@example.org',
-        '--tls',
-      ]);
-      assert.equal(r.code, 0, r.stdout + r.stderr + w.logLines().join('\n'));
-    }
-  });
+      test("the child's own STARTTLS line is kept (errata 6) and the child never gets STARTTLS", async (t) => {
+        const certs = makeCerts(t);
+        if (!certs) return;
+        const w = await start(t, tlsArgs(certs), { env: { STANDIN_STARTTLS: '1' } });
+        if (!w) return;
+        const c = await connect(w);
+        await c.reply();
+        assert.deepEqual(await c.command('EHLO client.test'), [
+          '250-standin.test',
+          '250-PIPELINING',
+          '250-STARTTLS',
+          '250 8BITMIME',
+        ]);
+        assert.deepEqual(await c.command('STARTTLS'), ['220 Proceed.']);
+        await c.startTls();
+        assert.deepEqual(await c.command('QUIT'), ['221 standin.test']);
+        await w.ts.waitForIdle(1);
+        assert.doesNotMatch(w.sessions()[0].input.toString('latin1'), /STARTTLS/);
+      });
 
-  test("an unusable certificate disables levee's TLS (logged); without the child's STARTTLS none is offered", async (t) => {
-    const dir = tmpDirFor(t, 'levee-badcert-');
-    const bad = join(dir, 'bad.pem');
-    writeFileSync(bad, 'not a certificate\n');
-    const w = await startWrapper(t, ['--tls-certificate-file', bad]);
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.reply();
-    const ehlo = await c.command('EHLO client.test');
-    assert.deepEqual(ehlo, ['250-standin.test', '250-PIPELINING', '250 8BITMIME']);
-    await c.command('QUIT');
-    await w.ts.waitForIdle(1);
-    assert.ok(
-      w.logLines().some((l) => /^ERROR: unable to set up TLS with certificate /.test(l)),
-      w.logLines().join('\n'),
-    );
-  });
-});
+      test('an encrypted key with tls-privatekey-password and -password-file', async (t) => {
+        const certs = makeCerts(t);
+        if (!certs || !needTools(t, ['swaks'])) return;
+        const dir = tmpDirFor(t, 'levee-pw-');
+        const pwFile = join(dir, 'pw');
+        writeFileSync(pwFile, `${certs.keyPassword}\n`);
+        for (const pw of [
+          ['--tls-privatekey-password', certs.keyPassword],
+          ['--tls-privatekey-password-file', pwFile],
+        ]) {
+          const w = await start(t, [
+            '--tls-certificate-file',
+            certs.cert,
+            '--tls-privatekey-file',
+            certs.encryptedKey,
+            ...pw,
+          ]);
+          if (!w) return;
+          const r = await runSwaks([
+            '--server',
+            `127.0.0.1:${w.port}`,
+            '--from',
+            'a@example.org',
+            '--to',
+            'b@example.org',
+            '--tls',
+          ]);
+          assert.equal(r.code, 0, r.stdout + r.stderr + w.logLines().join('\n'));
+        }
+      });
 
-describe('STARTTLS refused', () => {
-  test('tls-level none: STARTTLS hidden from EHLO and refused with 554 even if the child offers it', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs) return;
-    const w = await startWrapper(t, ['--tls-level', 'none', ...tlsArgs(certs)], {
-      env: { STANDIN_STARTTLS: '1' },
+      test("an unusable certificate disables levee's TLS (logged); without the child's STARTTLS none is offered", async (t) => {
+        const dir = tmpDirFor(t, 'levee-badcert-');
+        const bad = join(dir, 'bad.pem');
+        writeFileSync(bad, 'not a certificate\n');
+        const w = await start(t, ['--tls-certificate-file', bad]);
+        if (!w) return;
+        const c = await connect(w);
+        await c.reply();
+        const ehlo = await c.command('EHLO client.test');
+        assert.deepEqual(ehlo, ['250-standin.test', '250-PIPELINING', '250 8BITMIME']);
+        await c.command('QUIT');
+        await w.ts.waitForIdle(1);
+        assert.ok(
+          w.logLines().some((l) => /^ERROR: unable to set up TLS with certificate /.test(l)),
+          w.logLines().join('\n'),
+        );
+      });
     });
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.reply();
-    assert.deepEqual(await c.command('EHLO client.test'), [
-      '250-standin.test',
-      '250-PIPELINING',
-      '250 8BITMIME',
-    ]);
-    assert.deepEqual(await c.command('STARTTLS'), ['554 Failed to negotiate TLS connection.']);
-    await c.command('QUIT');
-  });
 
-  test("smtp-no-passthrough without a certificate: the child's STARTTLS is removed and refused", async (t) => {
-    const w = await startWrapper(t, ['--tls-level', 'smtp-no-passthrough'], {
-      env: { STANDIN_STARTTLS: '1' },
+    describe('STARTTLS refused', () => {
+      test('tls-level none: STARTTLS hidden from EHLO and refused with 554 even if the child offers it', async (t) => {
+        const certs = makeCerts(t);
+        if (!certs) return;
+        const w = await start(t, ['--tls-level', 'none', ...tlsArgs(certs)], {
+          env: { STANDIN_STARTTLS: '1' },
+        });
+        if (!w) return;
+        const c = await connect(w);
+        await c.reply();
+        assert.deepEqual(await c.command('EHLO client.test'), [
+          '250-standin.test',
+          '250-PIPELINING',
+          '250 8BITMIME',
+        ]);
+        assert.deepEqual(await c.command('STARTTLS'), ['554 Failed to negotiate TLS connection.']);
+        await c.command('QUIT');
+      });
+
+      test("smtp-no-passthrough without a certificate: the child's STARTTLS is removed and refused", async (t) => {
+        const w = await start(t, ['--tls-level', 'smtp-no-passthrough'], {
+          env: { STANDIN_STARTTLS: '1' },
+        });
+        if (!w) return;
+        const c = await connect(w);
+        await c.reply();
+        assert.deepEqual(await c.command('EHLO client.test'), [
+          '250-standin.test',
+          '250-PIPELINING',
+          '250 8BITMIME',
+        ]);
+        assert.deepEqual(await c.command('STARTTLS'), ['554 Failed to negotiate TLS connection.']);
+        await c.command('QUIT');
+        await w.ts.waitForIdle(1);
+        assert.doesNotMatch(w.sessions()[0].input.toString('latin1'), /STARTTLS/);
+      });
+
+      test('tls-level smtp without a certificate passes STARTTLS to the child', async (t) => {
+        const w = await start(t, [], { env: { STANDIN_STARTTLS: '1' } });
+        if (!w) return;
+        const c = await connect(w);
+        await c.reply();
+        const ehlo = await c.command('EHLO client.test');
+        assert.ok(ehlo.includes('250-STARTTLS'));
+        // the stand-in cannot do TLS: its 502 comes back unchanged
+        assert.match((await c.command('STARTTLS'))[0], /^502 /);
+        await c.command('QUIT');
+        await w.ts.waitForIdle(1);
+        assert.match(w.sessions()[0].input.toString('latin1'), /\r\nSTARTTLS\r\n/);
+      });
     });
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.reply();
-    assert.deepEqual(await c.command('EHLO client.test'), [
-      '250-standin.test',
-      '250-PIPELINING',
-      '250 8BITMIME',
-    ]);
-    assert.deepEqual(await c.command('STARTTLS'), ['554 Failed to negotiate TLS connection.']);
-    await c.command('QUIT');
-    await w.ts.waitForIdle(1);
-    assert.doesNotMatch(w.sessions()[0].input.toString('latin1'), /STARTTLS/);
-  });
 
-  test('tls-level smtp without a certificate passes STARTTLS to the child', async (t) => {
-    const w = await startWrapper(t, [], { env: { STANDIN_STARTTLS: '1' } });
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.reply();
-    const ehlo = await c.command('EHLO client.test');
-    assert.ok(ehlo.includes('250-STARTTLS'));
-    // the stand-in cannot do TLS: its 502 comes back unchanged
-    assert.match((await c.command('STARTTLS'))[0], /^502 /);
-    await c.command('QUIT');
-    await w.ts.waitForIdle(1);
-    assert.match(w.sessions()[0].input.toString('latin1'), /\r\nSTARTTLS\r\n/);
-  });
-});
+    describe('SMTPS (tls-level smtps)', () => {
+      // needs the session to call Security.beforeGreeting() before relaying the banner
+      test('swaks --tls-on-connect: handshake before the greeting, encryption: SSL', async (t) => {
+        const certs = makeCerts(t);
+        if (!certs || !needTools(t, ['swaks'])) return;
+        const w = await start(t, ['--tls-level', 'smtps', ...tlsArgs(certs)], {
+          env: { STANDIN_STARTTLS: '1' },
+        });
+        if (!w) return;
+        const r = await runSwaks([
+          ...[
+            '--server',
+            `127.0.0.1:${w.port}`,
+            '--from',
+            'a@example.org',
+            '--to',
+            'b@example.org',
+            '--tls-on-connect',
+          ],
+        ]);
+        w.noteConnection();
+        assert.equal(r.code, 0, r.stdout + r.stderr + w.logLines().join('\n'));
+        assert.match(r.stdout, /<~ {2}220 /);
+        // inside SMTPS no STARTTLS is offered, not even the child's
+        assert.doesNotMatch(r.stdout, /STARTTLS/);
+        await w.ts.waitForIdle(1);
+        assert.ok(
+          w
+            .logLines()
+            .some((l) =>
+              /^ALLOWED from: a@example\.org to: b@example\.org .* encryption: SSL reason: /.test(l),
+            ),
+          w.logLines().join('\n'),
+        );
+      });
 
-describe('SMTPS (tls-level smtps)', () => {
-  // needs the session to call Security.beforeGreeting() before relaying the banner
-  test('swaks --tls-on-connect: handshake before the greeting, encryption: SSL', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs || !needTools(t, ['swaks'])) return;
-    const w = await startWrapper(t, ['--tls-level', 'smtps', ...tlsArgs(certs)], {
-      env: { STANDIN_STARTTLS: '1' },
+      test('smtps without a certificate closes the connection after logging an error', async (t) => {
+        const w = await start(t, ['--tls-level', 'smtps']);
+        if (!w) return;
+        const c = await connect(w);
+        await c.closed();
+        await w.ts.waitForIdle(1);
+        assert.ok(
+          w.logLines().some((l) => /^ERROR: unable to start SMTPS/.test(l)),
+          w.logLines().join('\n'),
+        );
+      });
+
+      test('a plaintext client on the SMTPS port gets no greeting and an error is logged', async (t) => {
+        const certs = makeCerts(t);
+        if (!certs) return;
+        const w = await start(t, ['--tls-level', 'smtps', ...tlsArgs(certs)]);
+        if (!w) return;
+        const c = await connect(w);
+        c.write('EHLO plain.client\r\n');
+        await c.closed();
+        await w.ts.waitForIdle(1);
+        assert.ok(
+          w.logLines().some((l) => /^ERROR: unable to start SMTPS due to a protocol failure/.test(l)),
+        );
+      });
     });
-    if (!w) return;
-    const r = await runSwaks([
-      ...[
-        '--server',
-        `127.0.0.1:${w.port}`,
-        '--from',
-        'a@example.org',
-        '--to',
-        'b@example.org',
-        '--tls-on-connect',
-      ],
-    ]);
-    assert.equal(r.code, 0, r.stdout + r.stderr + w.logLines().join('\n'));
-    assert.match(r.stdout, /<~ {2}220 /);
-    // inside SMTPS no STARTTLS is offered, not even the child's
-    assert.doesNotMatch(r.stdout, /STARTTLS/);
-    await w.ts.waitForIdle(1);
-    assert.ok(
-      w
-        .logLines()
-        .some((l) => /^ALLOWED from: a@example\.org to: b@example\.org .* encryption: SSL reason: /.test(l)),
-      w.logLines().join('\n'),
-    );
-  });
 
-  test('smtps without a certificate closes the connection after logging an error', async (t) => {
-    const w = await startWrapper(t, ['--tls-level', 'smtps']);
-    if (!w) return;
-    const c = await connect(w.port);
-    await c.closed();
-    await w.ts.waitForIdle(1);
-    assert.ok(
-      w.logLines().some((l) => /^ERROR: unable to start SMTPS/.test(l)),
-      w.logLines().join('\n'),
-    );
+    describe('run-as-user', () => {
+      // needs main.ts (wrapper) and serve (after binding) to call serverContext() before giving up root
+      test('levee reads a root-only key, then runs (and runs the child) as the given user', async (t) => {
+        const certs = makeCerts(t);
+        if (!certs || !needTools(t, [], { root: true })) return;
+        chmodSync(certs.key, 0o600);
+        const dir = tmpDirFor(t, 'levee-runas-');
+        const out = join(dir, 'out');
+        mkdirSync(out, { mode: 0o777 });
+        chmodSync(out, 0o777);
+        const script = join(dir, 'child.sh');
+        writeFileSync(script, `#!/bin/sh\nid -u > ${out}/uid\nexec ${process.execPath} ${QMAIL_STANDIN}\n`);
+        chmodSync(script, 0o755);
+        const w = await start(t, ['--run-as-user', 'nobody', ...tlsArgs(certs)], {
+          child: ['/bin/sh', script],
+        });
+        if (!w) return;
+        chmodSync(w.standinDir, 0o777);
+        const c = await connect(w);
+        await c.reply();
+        assert.deepEqual(await c.command('STARTTLS'), ['220 Proceed.']);
+        await c.startTls();
+        assert.deepEqual(await c.command('QUIT'), ['221 standin.test']);
+        await w.ts.waitForIdle(1);
+        const nobody = execFileSync('id', ['-u', 'nobody']).toString().trim();
+        assert.equal(
+          execFileSync('cat', [join(out, 'uid')])
+            .toString()
+            .trim(),
+          nobody,
+        );
+      });
+    });
   });
+}
 
-  test('a plaintext client on the SMTPS port gets no greeting and an error is logged', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs) return;
-    const w = await startWrapper(t, ['--tls-level', 'smtps', ...tlsArgs(certs)]);
-    if (!w) return;
-    const c = await connect(w.port);
-    c.write('EHLO plain.client\r\n');
-    await c.closed();
-    await w.ts.waitForIdle(1);
-    assert.ok(w.logLines().some((l) => /^ERROR: unable to start SMTPS due to a protocol failure/.test(l)));
-  });
-});
-
+// levee started on two pipes by the test itself: neither tcpserver nor a serve daemon
 describe('STARTTLS over pipes (fd 0 and fd 1 are different)', () => {
   test('levee on two pipes terminates TLS and relays inside it', async (t) => {
     const certs = makeCerts(t);
@@ -459,6 +519,8 @@ describe('STARTTLS over pipes (fd 0 and fd 1 are different)', () => {
   });
 });
 
+// exim needs root and the 10 MB case is slow: wrapper mode only, as in wrapper-relay.test.ts
+// (LEVEE_E2E_MODE=serve runs it against levee serve)
 describe('swaks --tls → tcpserver → levee → exim: a 10 MB body byte for byte inside TLS', () => {
   test('10 MB', { timeout: 90_000 }, async (t) => {
     const certs = makeCerts(t);
@@ -496,40 +558,6 @@ describe('swaks --tls → tcpserver → levee → exim: a 10 MB body byte for by
     assert.ok(
       w.logLines().some((l) => /^ALLOWED from: a@example\.org .* encryption: TLS /.test(l)),
       w.logLines().join('\n'),
-    );
-  });
-});
-
-describe('run-as-user', () => {
-  // needs main.ts to call serverContext() and then dropPrivileges() before the session starts
-  test('levee reads a root-only key, then runs (and runs the child) as the given user', async (t) => {
-    const certs = makeCerts(t);
-    if (!certs || !needTools(t, ['tcpserver'], { root: true })) return;
-    chmodSync(certs.key, 0o600);
-    const dir = tmpDirFor(t, 'levee-runas-');
-    const out = join(dir, 'out');
-    mkdirSync(out, { mode: 0o777 });
-    chmodSync(out, 0o777);
-    const script = join(dir, 'child.sh');
-    writeFileSync(script, `#!/bin/sh\nid -u > ${out}/uid\nexec ${process.execPath} ${QMAIL_STANDIN}\n`);
-    chmodSync(script, 0o755);
-    const w = await startWrapper(t, ['--run-as-user', 'nobody', ...tlsArgs(certs)], {
-      child: ['/bin/sh', script],
-    });
-    if (!w) return;
-    chmodSync(w.standinDir, 0o777);
-    const c = await connect(w.port);
-    await c.reply();
-    assert.deepEqual(await c.command('STARTTLS'), ['220 Proceed.']);
-    await c.startTls();
-    assert.deepEqual(await c.command('QUIT'), ['221 standin.test']);
-    await w.ts.waitForIdle(1);
-    const nobody = execFileSync('id', ['-u', 'nobody']).toString().trim();
-    assert.equal(
-      execFileSync('cat', [join(out, 'uid')])
-        .toString()
-        .trim(),
-      nobody,
     );
   });
 });

@@ -226,6 +226,11 @@ export interface Wrapper {
   /** a scratch directory for list files etc. */
   dir: string;
   connect(localAddress?: string, timeoutMs?: number): Promise<SmtpClient>;
+  /**
+   * Counts a connection the test opened itself (swaks, its own socket) toward ts.waitForIdle:
+   * tcpserver sees every connection, a serve daemon only those it is told of. Default 127.0.0.1.
+   */
+  noteConnection(ip?: string): void;
   sessions(): StandinSession[];
   /** levee's log lines (the `levee[PID]: ` prefix removed) */
   logLines(): string[];
@@ -310,6 +315,7 @@ export async function startWrapper(
       noteConnection(localAddress);
       return c;
     },
+    noteConnection: (ip = '127.0.0.1') => noteConnection(ip),
     sessions: () => readStandin(standinDir),
     logLines,
     waitLog: async (re, ms = 5000) => {
