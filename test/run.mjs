@@ -26,8 +26,22 @@ if (files.length === 0) {
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
 delete env.NODE_OPTIONS;
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-  env,
-});
+// Backstops so a stuck test can never hold CI to its limit: no test runs longer than 10 minutes, and
+// a file whose tests have finished exits even if a socket or child handle was left open.
+const r = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=600000',
+    '--test-force-exit',
+    ...files,
+  ],
+  {
+    stdio: 'inherit',
+    env,
+  },
+);
 process.exit(r.status ?? 1);
