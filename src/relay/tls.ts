@@ -3,8 +3,9 @@
 // is configured, so a session without TLS never loads OpenSSL bindings.
 //
 // Under tcpserver fd 0 and fd 1 are the same TCP socket: the TLS layer is put directly on stdin's
-// socket handle (native, no copying in JavaScript). With two pipes (tests, `levee serve --exec`
-// style set-ups) a small Duplex joins the two streams instead.
+// socket handle (native, no copying in JavaScript). With two pipes (tests), or one socket for both
+// directions (levee serve: the socket must outlive a failed handshake for the plaintext 454), a
+// small Duplex joins the streams instead.
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { SecureContext, TLSSocket } from 'node:tls';
@@ -125,6 +126,14 @@ function joinStreams(input: Readable, output: Writable): Duplex {
 
     /** the session is over: stop reading (an open stdin would keep the process alive) */
     override _destroy(e: Error | null, cb: (e?: Error | null) => void): void {
+      if ((this.input as unknown) === this.output) {
+        // one socket (levee serve): it outlives the TLS layer, so that a failed handshake can
+        // still be answered in plaintext; the session ends it
+        this.input.removeAllListeners('data');
+        this.input.pause();
+        cb(e);
+        return;
+      }
       this.input.destroy();
       if (!this.output.writableEnded) this.output.end();
       cb(e);
@@ -162,7 +171,11 @@ export function startServerTls(
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PassThrough } = require('node:stream') as typeof import('node:stream');
   client.replaceStreams(new PassThrough(), rawOut);
-  const transport: Duplex = isTcpSocket(rawIn) ? (rawIn as Duplex) : joinStreams(rawIn, rawOut);
+  // under tcpserver fd 0 and fd 1 are two descriptors of one TCP socket: TLS goes straight onto
+  // fd 0's handle (native), and fd 1 is still there for a 454 when the handshake fails. One socket
+  // for both directions (levee serve) has no second descriptor: TLS runs over a JS stream instead
+  const transport: Duplex =
+    isTcpSocket(rawIn) && (rawIn as unknown) !== rawOut ? (rawIn as Duplex) : joinStreams(rawIn, rawOut);
   const socket = new tls.TLSSocket(transport, { isServer: true, secureContext: ctx });
   socket.once('close', () => transport.destroy());
   client.replaceStreams(socket, socket);

@@ -180,6 +180,8 @@ export async function runConnection(socket: Socket, cfg: ServeConfig): Promise<v
       trace: transcript ? (direction, data) => transcript.chunk(direction, data) : undefined,
     });
     await session.run();
+    // after STARTTLS the socket outlives the TLS layer (src/relay/tls.ts): close it once flushed
+    if (!socket.destroyed) socket.end(() => socket.destroy());
   } catch (e) {
     log.error(
       `internal error in connection from ${addrs.remoteIp}: ${e instanceof Error ? e.message : String(e)}`,

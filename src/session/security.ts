@@ -238,6 +238,7 @@ export class Security {
       // the plaintext channel is gone too (the client's bytes went into the TLS layer): say why, end
       const text = makeRejection('tlsFailure', s.o, '', '').text;
       r.rawOutput.write(Buffer.from(`454 ${text}\r\n`, 'latin1'));
+      r.rawOutput.end();
       s.log.error(`TLS negotiation failed: ${r.error.message}`);
       return true;
     }
