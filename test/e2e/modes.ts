@@ -16,6 +16,8 @@ export interface LeveeServerOptions {
   serveArgs?: string[];
   /** added to the environment of levee (and so of its children) */
   env?: Record<string, string>;
+  /** serve mode only: the --listen address (default 127.0.0.1:0) */
+  listen?: string;
   /** how long to wait for the port; default 5000 ms */
   startTimeoutMs?: number;
 }
@@ -57,6 +59,7 @@ export async function startLeveeServer(
   const daemon = await startServeDaemon(opts.serveArgs ?? [], leveeArgs, downstream, {
     env: opts.env,
     startTimeoutMs: opts.startTimeoutMs,
+    listen: opts.listen,
   });
   return { mode, ...daemon };
 }

@@ -99,6 +99,54 @@ test('50 concurrent sessions are all delivered byte-exact; a client that vanishe
     assert.ok(got.has(stored(messageNumber(i)).toString('latin1')), `message ${i}`);
 });
 
+test('IPv6: the daemon listens on [::1]; the client is ::1 in IP lists, log lines and the child environment', async (t) => {
+  const standinDir = tmpDirFor(t, 'levee-standin-');
+  const dir = tmpDirFor(t, 'levee-serve-');
+  const rcpthosts = listFile(dir, 'rcpthosts', ['example.org']);
+  const start = async (extra: string[]) => {
+    const server = await startLeveeServer(
+      'serve',
+      [
+        '--log-target',
+        'stderr',
+        '--log-level=info',
+        '--dns-level',
+        'none',
+        '--qmail-rcpthosts-file',
+        rcpthosts,
+        ...extra,
+      ],
+      { child: [process.execPath, QMAIL_STANDIN], env: { STANDIN_DIR: standinDir }, listen: '[::1]:0' },
+    );
+    t.after(() => server.stop());
+    return server;
+  };
+  const listed = await start(['--ip-blacklist-entry', '::1/128']);
+  const c = await SmtpClient.connect(listed.port, { host: '::1' });
+  assert.equal((await c.readReply()).code, 220);
+  assert.equal((await c.command('MAIL FROM:<a@sender.test>')).code, 250);
+  assert.equal((await c.command('RCPT TO:<user@example.org>')).code, 554);
+  await listed.waitForStderr(
+    /DENIED_BLACKLIST_IP from: a@sender\.test to: user@example\.org origin_ip: ::1 /,
+  );
+  c.close();
+
+  const open = await start(['--ip-blacklist-entry', '::2']);
+  const d = await SmtpClient.connect(open.port, { host: '::1' });
+  assert.equal((await d.readReply()).code, 220);
+  assert.equal((await d.command('MAIL FROM:<a@sender.test>')).code, 250);
+  assert.equal((await d.command('RCPT TO:<user@example.org>')).code, 250);
+  assert.equal((await d.command('DATA')).code, 354);
+  await d.write(dataSection(messageNumber(6)));
+  assert.equal((await d.readReply()).code, 250);
+  assert.equal((await d.command('QUIT')).code, 221);
+  await open.waitForStderr(/ALLOWED from: a@sender\.test to: user@example\.org origin_ip: ::1 /);
+  const sessions = readStandin(standinDir).filter((s) => s.messages.length > 0);
+  assert.equal(sessions.length, 1);
+  assert.deepEqual(sessions[0].messages, [stored(messageNumber(6))]);
+  assert.equal(sessions[0].env.TCPREMOTEIP, '::1');
+});
+
 test('a full daemon answers 421 and closes; limits count per IP too', async (t) => {
   const { server } = await startDaemon(t, ['--max-connections', '2', '--max-per-ip', '1']);
   const a = await SmtpClient.connect(server.port, { localAddress: '127.0.0.5' });

@@ -94,16 +94,16 @@ function waitForText(
 }
 
 /**
- * Starts `bin/levee serve --listen 127.0.0.1:0 [serveArgs] [leveeArgs] <downstream>` (downstream:
+ * Starts `bin/levee serve --listen 127.0.0.1:0 (or opts.listen) [serveArgs] [leveeArgs] <downstream>` (downstream:
  * `--exec child...` or `--forward HOST:PORT`) and waits for the port it prints on stdout.
  */
 export async function startServeDaemon(
   serveArgs: readonly string[],
   leveeArgs: readonly string[],
   downstream: readonly string[],
-  opts: { env?: Record<string, string>; startTimeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; startTimeoutMs?: number; listen?: string } = {},
 ): Promise<ServeDaemon> {
-  const argv = ['serve', '--listen', '127.0.0.1:0', ...serveArgs, ...leveeArgs, ...downstream];
+  const argv = ['serve', '--listen', opts.listen ?? '127.0.0.1:0', ...serveArgs, ...leveeArgs, ...downstream];
   const proc = spawn(LEVEE_BIN, argv, { env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
