@@ -3,7 +3,7 @@
 // use: help text, config-test and the proxy daemon are separate files required on demand.
 import { loadOptions, ConfigError, needsChild, type OptionState } from './options/parse';
 import type { OptionValues } from './options/table';
-import { Logger, Transcript, type LogTarget } from './log';
+import { Logger, Transcript } from './log';
 import { version } from '../package.json';
 import { Session } from './session/session';
 import { childEnvironment, remoteFromEnv, UNKNOWN_IP, DEFAULT_PATH } from './session/facts';
@@ -76,12 +76,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (needsChild(o) && parsed.child.length === 0) fatal('Missing qmail-smtpd command');
-  const log = new Logger({
-    level: o['config-test'] && o['log-level'] === 'none' ? 'error' : o['log-level'],
-    targets: o['log-target'] as readonly LogTarget[],
-    format: o['log-format'],
-    pid: process.pid,
-  });
+  const log = Logger.forOptions(o, o['config-test'] && o['log-level'] === 'none' ? 'error' : o['log-level']);
   for (const w of parsed.warnings ?? []) log.error(w);
   if (o['config-test']) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -14,12 +14,14 @@ import {
 import { STDERR_WAIT_MS, writeLineSync } from './stderr';
 import { SyslogSender, SYSLOG_IDENT } from './syslog';
 import type { Transcript } from './transcript';
+import type { OptionValues } from '../options/table';
 import {
   LEVEL_RANK,
   type EventValue,
   type FilterFields,
   type LogLevel,
   type LoggerOptions,
+  type LogTarget,
   type TrafficRecord,
 } from './types';
 
@@ -38,6 +40,19 @@ export class Logger {
   private transcript: Transcript | null = null;
   private stderrBroken = false;
   private stderrWaitMs = STDERR_WAIT_MS;
+
+  /** The logger the log-level, log-target and log-format options describe (`level` overrides). */
+  static forOptions(
+    o: Pick<OptionValues, 'log-level' | 'log-target' | 'log-format'>,
+    level: LogLevel = o['log-level'],
+  ): Logger {
+    return new Logger({
+      level,
+      targets: o['log-target'] as readonly LogTarget[],
+      format: o['log-format'],
+      pid: process.pid,
+    });
+  }
 
   constructor(o: LoggerOptions) {
     this.rank = LEVEL_RANK[o.level];

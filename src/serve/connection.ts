@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { version } from '../../package.json';
 import type { Parsed } from '../options/parse';
-import { Logger, Transcript, type LogTarget } from '../log';
+import { Logger, Transcript } from '../log';
 import { Session } from '../session/session';
 import { childEnvironment, remoteFromEnv, UNKNOWN_IP } from '../session/facts';
 import { relayGranted, rcpthostsFiles, morercpthostsFiles } from '../filters/relay';
@@ -72,12 +72,7 @@ export async function runConnection(socket: Socket, cfg: ServeConfig): Promise<v
     return;
   }
   const { options: o, child, userSet } = cfg.parsed;
-  const log = new Logger({
-    level: o['log-level'],
-    targets: o['log-target'] as readonly LogTarget[],
-    format: o['log-format'],
-    pid: process.pid,
-  });
+  const log = Logger.forOptions(o);
   let dns: Dns | undefined;
   try {
     const env = tcpEnvironment(cfg.baseEnv, addrs);

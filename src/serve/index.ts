@@ -3,7 +3,7 @@
 // command, dist/serve.cjs). See docs/proxy.md.
 import net from 'node:net';
 import { ConfigError, loadOptions, type Parsed } from '../options/parse';
-import { Logger, type LogTarget } from '../log';
+import { Logger } from '../log';
 import { ownTlsConfigured, serverContext } from '../relay/tls';
 import { DEFAULT_PATH } from '../session/facts';
 import { parseServeArgs, ServeUsageError, SERVE_USAGE, type ServeArgs } from './args';
@@ -76,12 +76,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     // root up, as wrapper mode does
     const o = parsed.options;
     if (ownTlsConfigured(o)) {
-      const log = new Logger({
-        level: o['log-level'],
-        targets: o['log-target'] as readonly LogTarget[],
-        format: o['log-format'],
-        pid: process.pid,
-      });
+      const log = Logger.forOptions(o);
       serverContext(o, log);
       await log.close();
     }

@@ -225,6 +225,11 @@ export class Session {
     // the child starts at once unless a connection rejection could mean it never starts (grace
     // NONE): its start-up then overlaps with the connection filters' DNS queries
     if (this.grace !== Grace.None && !this.deps.childEnvNeedsFacts) this.startChild();
+    // Nothing the connection filters decide can change the banner when the child is already
+    // running (grace is not NONE) and there is no earlytalker delay: the banner then goes out as
+    // soon as the child sends it, and the rDNS and DNSBL answers arrive while the client reads it
+    // and writes its first command, which waits for them.
+    const bannerFirst = this.child !== undefined && o['greeting-delay-secs'] <= 0;
     const connectChecks = async () => {
       await this.deps.factsReady;
       this.applyFilterLevel();
@@ -232,20 +237,12 @@ export class Session {
     };
     try {
       if (!(await this.security.beforeGreeting())) return await this.finish();
-      if (this.child && o['greeting-delay-secs'] <= 0) {
-        // Nothing the connection filters decide can change the banner here (grace is not NONE, no
-        // earlytalker delay): the banner goes out as soon as the child sends it, and the rDNS and
-        // DNSBL answers arrive while the client reads it and writes its first command, which
-        // waits for them.
-        const checks = connectChecks();
-        checks.catch(() => {}); // awaited below; a failure is not lost, only not reported twice
-        if (!(await this.greeting())) return await this.finish();
+      const checks = connectChecks();
+      checks.catch(() => {}); // awaited below; a session that ends first does not need it
+      if (!bannerFirst) {
         await checks;
-        await this.commandLoop();
-        return await this.endOfSession();
+        await this.earlytalker();
       }
-      await connectChecks();
-      await this.earlytalker();
       if (this.decision.rejecting && this.grace === Grace.None) {
         // qmail is never started; levee answers everything itself (§2.3)
         this.deliver('greeting');
@@ -254,14 +251,11 @@ export class Session {
         const ok = await this.greeting();
         if (!ok) return await this.finish();
       }
+      await checks;
       await this.commandLoop();
     } catch (e) {
       if (!(e instanceof Interrupted)) throw e;
     }
-    return await this.endOfSession();
-  }
-
-  private async endOfSession(): Promise<number> {
     if (this.timedOut) this.timeoutReply();
     return await this.finish();
   }
@@ -672,7 +666,8 @@ export class Session {
         headerRejection = g.rejection;
         out = g.release;
       } else if (headerRejection) return next;
-      const w = toChild(out, reused && !(gate && out !== res.out));
+      // bytes the gate handed back are its own copy, no longer a view of the read buffer
+      const w = toChild(out, reused && out === res.out);
       return w ? w.then((ok) => (ok ? next : PUMP_STOP)) : next;
     };
     const end = await this.client.pump(consume);

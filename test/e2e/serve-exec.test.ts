@@ -30,6 +30,7 @@ async function startDaemon(
   t: TestContext,
   serveArgs: string[],
   extra: (dir: string) => string[] = () => [],
+  listen?: string,
 ): Promise<Daemon> {
   const standinDir = tmpDirFor(t, 'levee-standin-');
   const dir = tmpDirFor(t, 'levee-serve-');
@@ -40,6 +41,7 @@ async function startDaemon(
     child: [process.execPath, QMAIL_STANDIN],
     env: { STANDIN_DIR: standinDir },
     serveArgs,
+    listen,
   });
   t.after(() => server.stop());
   return { server, standinDir, dir };
@@ -100,28 +102,8 @@ test('50 concurrent sessions are all delivered byte-exact; a client that vanishe
 });
 
 test('IPv6: the daemon listens on [::1]; the client is ::1 in IP lists, log lines and the child environment', async (t) => {
-  const standinDir = tmpDirFor(t, 'levee-standin-');
-  const dir = tmpDirFor(t, 'levee-serve-');
-  const rcpthosts = listFile(dir, 'rcpthosts', ['example.org']);
-  const start = async (extra: string[]) => {
-    const server = await startLeveeServer(
-      'serve',
-      [
-        '--log-target',
-        'stderr',
-        '--log-level=info',
-        '--dns-level',
-        'none',
-        '--qmail-rcpthosts-file',
-        rcpthosts,
-        ...extra,
-      ],
-      { child: [process.execPath, QMAIL_STANDIN], env: { STANDIN_DIR: standinDir }, listen: '[::1]:0' },
-    );
-    t.after(() => server.stop());
-    return server;
-  };
-  const listed = await start(['--ip-blacklist-entry', '::1/128']);
+  const start = (entry: string) => startDaemon(t, [], () => ['--ip-blacklist-entry', entry], '[::1]:0');
+  const { server: listed } = await start('::1/128');
   const c = await SmtpClient.connect(listed.port, { host: '::1' });
   assert.equal((await c.readReply()).code, 220);
   assert.equal((await c.command('MAIL FROM:<a@sender.test>')).code, 250);
@@ -131,7 +113,7 @@ test('IPv6: the daemon listens on [::1]; the client is ::1 in IP lists, log line
   );
   c.close();
 
-  const open = await start(['--ip-blacklist-entry', '::2']);
+  const { server: open, standinDir } = await start('::2');
   const d = await SmtpClient.connect(open.port, { host: '::1' });
   assert.equal((await d.readReply()).code, 220);
   assert.equal((await d.command('MAIL FROM:<a@sender.test>')).code, 250);
