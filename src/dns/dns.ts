@@ -10,7 +10,7 @@ import {
   rhsblCandidates,
 } from './names';
 import { classifyRblAnswers, type RblResult, type RblZone } from './rbl';
-import { DnsBatch, type RecordValues } from './query';
+import { DnsBatch, ResolverPool, type RecordValues } from './query';
 import type { DnsSettings } from './settings';
 import { isPermanentFailure, type DnsAnswer, type DnsFailure } from './types';
 
@@ -51,8 +51,11 @@ function firstTxt(answer: DnsAnswer<RecordValues['TXT']>): string | undefined {
 
 export class Dns {
   private readonly open = new Set<DnsBatch>();
+  private readonly pool: ResolverPool;
 
-  constructor(private readonly settings: DnsSettings) {}
+  constructor(private readonly settings: DnsSettings) {
+    this.pool = new ResolverPool(settings);
+  }
 
   /** Ends every lookup in progress (e.g. the client went away); they settle with failure 'error'. */
   cancelAll(): void {
@@ -60,7 +63,7 @@ export class Dns {
   }
 
   private async inBatch<T>(work: (batch: DnsBatch) => Promise<T>): Promise<T> {
-    const batch: DnsBatch = new DnsBatch(this.settings, () => this.open.delete(batch));
+    const batch: DnsBatch = new DnsBatch(this.settings, this.pool, () => this.open.delete(batch));
     this.open.add(batch);
     try {
       return await work(batch);

@@ -94,8 +94,47 @@ function send<K extends RecordType>(
   }
 }
 
+/**
+ * The c-ares channels of one connection, one per server, shared by all its batches: a channel costs
+ * a socket and ~0.3 ms to set up, and a connection's lookups (PTR, A, each DNSBL) come in several
+ * batches, mostly at once. A batch that ends with packets still in flight leaves them there while
+ * another batch uses the channel (cancel() would fail that batch's queries too); the channel is
+ * cancelled once no open batch uses it, so nothing is left waiting behind a finished session.
+ */
+export class ResolverPool {
+  private readonly channels: (NodeDns.Resolver | undefined)[] = [];
+  private readonly users = new Map<NodeDns.Resolver, Set<object>>();
+  private readonly stale = new Set<NodeDns.Resolver>();
+
+  constructor(private readonly settings: DnsSettings) {}
+
+  /** The channel for server `index`, used by `batch` until it calls release(). */
+  acquire(index: number, batch: object): NodeDns.Resolver {
+    let resolver = this.channels[index];
+    if (!resolver) {
+      resolver = new (nodeDns().Resolver)({ timeout: this.settings.perTryTimeoutMs, tries: 1 });
+      pointAt(resolver, this.settings.servers[index]);
+      this.channels[index] = resolver;
+      this.users.set(resolver, new Set());
+    }
+    this.users.get(resolver)!.add(batch);
+    return resolver;
+  }
+
+  /** `batch` is done with its channels; `unanswered`: it left packets in flight. */
+  release(batch: object, resolvers: Iterable<NodeDns.Resolver>, unanswered: boolean): void {
+    for (const resolver of resolvers) {
+      const users = this.users.get(resolver);
+      users?.delete(batch);
+      if (unanswered) this.stale.add(resolver);
+      if (users?.size === 0 && this.stale.delete(resolver)) resolver.cancel();
+    }
+  }
+}
+
 export class DnsBatch {
-  private readonly resolvers: (NodeDns.Resolver | undefined)[] = [];
+  /** the pool's channels this batch has used */
+  private readonly resolvers = new Set<NodeDns.Resolver>();
   private readonly roundTimers = new Set<NodeJS.Timeout>();
   /** the closers of queries that have not settled yet */
   private readonly unsettled = new Set<(failure: DnsFailure, message: string) => void>();
@@ -104,9 +143,12 @@ export class DnsBatch {
   private readonly primaries: number[];
   private readonly everyone: number[];
   private closed = false;
+  /** packets sent and not answered yet, of settled queries too (aggressive mode asks several servers) */
+  private packetsInFlight = 0;
 
   constructor(
     private readonly settings: DnsSettings,
+    private readonly pool: ResolverPool = new ResolverPool(settings),
     private readonly onClose: () => void = () => undefined,
   ) {
     this.deadline = Date.now() + settings.totalTimeoutMs;
@@ -119,25 +161,23 @@ export class DnsBatch {
     this.everyone = [...this.primaries, ...indices.filter((i) => !settings.servers[i].primary)];
   }
 
-  /** Ends the batch: unanswered queries settle with `failure`, packets in flight are cancelled. */
+  /** Ends the batch: unanswered queries settle with `failure`; its packets still in flight are
+   * cancelled once no other batch uses their channel (ResolverPool). */
   close(failure: DnsFailure = 'error', message = 'lookup cancelled'): void {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadlineTimer);
     for (const timer of this.roundTimers) clearTimeout(timer);
     this.roundTimers.clear();
+    const unanswered = this.unsettled.size > 0 || this.packetsInFlight > 0;
     for (const settle of [...this.unsettled]) settle(failure, message);
-    for (const resolver of this.resolvers) resolver?.cancel();
+    this.pool.release(this, this.resolvers, unanswered);
     this.onClose();
   }
 
   private resolverFor(index: number): NodeDns.Resolver {
-    let resolver = this.resolvers[index];
-    if (!resolver) {
-      resolver = new (nodeDns().Resolver)({ timeout: this.settings.perTryTimeoutMs, tries: 1 });
-      pointAt(resolver, this.settings.servers[index]);
-      this.resolvers[index] = resolver;
-    }
+    const resolver = this.pool.acquire(index, this);
+    this.resolvers.add(resolver);
     return resolver;
   }
 
@@ -189,8 +229,10 @@ export class DnsBatch {
         round++;
         for (const index of targets) {
           inFlight++;
+          this.packetsInFlight++;
           const onAnswer: Callback<RecordValues[K] | undefined> = (err, value) => {
             inFlight--;
+            this.packetsInFlight--;
             if (settled) return;
             if (!err && value !== undefined) return settle({ ok: true, value });
             const { failure, message } = err

@@ -343,6 +343,43 @@ describe('lookups against dnsmasq + rbldnsd', { skip: (!process.env.CI && missin
     assert.deepEqual(listedAt, [2, 10, 11]);
   });
 
+  test("one connection's lookups share a channel: a batch that gives up does not cancel another's packets", async () => {
+    // a proxy in front of dnsmasq/rbldnsd that answers 300 ms late and never answers *.drop.test
+    const proxy = createSocket('udp4');
+    const upstream = createSocket('udp4');
+    const clients = new Map<number, { port: number; address: string }>();
+    proxy.on('message', (msg, rinfo) => {
+      if (msg.includes(Buffer.from('\x04drop\x04test', 'latin1'))) return;
+      clients.set(msg.readUInt16BE(0), rinfo);
+      upstream.send(msg, servers.port, '127.0.0.1');
+    });
+    upstream.on('message', (msg) => {
+      const to = clients.get(msg.readUInt16BE(0));
+      if (to) setTimeout(() => proxy.send(msg, to.port, to.address), 300);
+    });
+    const port = await new Promise<number>((done) =>
+      proxy.bind(0, '127.0.0.1', () => done(proxy.address().port)),
+    );
+    try {
+      const shared = new Dns(
+        settingsFor([{ host: '127.0.0.1', port, primary: true }], { maxRetriesTotal: 1 }),
+      );
+      const start = Date.now();
+      const givingUp = shared.a('nobody.drop.test');
+      await new Promise((done) => setTimeout(done, BUDGET_MS - 200));
+      // asked 200 ms before the first batch's deadline, answered 100 ms after it
+      const answered = await shared.ptr(DNS_CLIENTS.good.ip);
+      assert.deepEqual(answered, { ok: true, value: DNS_CLIENTS.good.name });
+      assert.equal((await givingUp).ok, false);
+      assert.ok(Date.now() - start >= BUDGET_MS, 'the PTR answer came after the other batch had ended');
+      // and the channel still works afterwards
+      assert.deepEqual(await shared.a(DNS_CLIENTS.good.name), { ok: true, value: [DNS_CLIENTS.good.ip] });
+    } finally {
+      proxy.close();
+      upstream.close();
+    }
+  });
+
   test('a silent primary and a working secondary: answered after the primary rounds', async () => {
     const both = new Dns(
       settingsFor(
