@@ -30,7 +30,11 @@ await writeCodeCache(cacheFile);
 async function writeCodeCache(cacheFile) {
   const client = { ip: '127.0.0.5', name: 'client.build.test' };
   const zones = ['zen.build.test', 'dbl.build.test', 'wl.build.test'];
-  const dns = await startDnsResponder({ clients: { [client.ip]: client.name }, zones, listedIp: '127.0.0.2' });
+  const dns = await startDnsResponder({
+    clients: { [client.ip]: client.name },
+    zones,
+    listedIp: '127.0.0.2',
+  });
   const dir = mkdtempSync(join(tmpdir(), 'levee-build-'));
   try {
     const file = (name, text) => (writeFileSync(join(dir, name), text), join(dir, name));
@@ -58,7 +62,13 @@ async function writeCodeCache(cacheFile) {
     // asynchronous: the DNS responder answers from this process meanwhile
     const child = spawn(
       process.execPath,
-      ['bin/levee', '--config-file', file('levee.conf', config.join('\n') + '\n'), process.execPath, 'demo/sink.mjs'],
+      [
+        'bin/levee',
+        '--config-file',
+        file('levee.conf', config.join('\n') + '\n'),
+        process.execPath,
+        'demo/sink.mjs',
+      ],
       { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 },
     );
     let out = '';

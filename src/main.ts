@@ -12,6 +12,7 @@ import type { ConnectionFacts } from './filters/types';
 import { Dns, dnsSettingsFromOptions } from './dns';
 import { ownTlsConfigured, serverContext } from './relay/tls';
 import { openStdinSocket } from './relay/io';
+import { openClientHandles } from './relay/handles';
 import { writeLineSync } from './log/stderr';
 import { dropPrivileges } from './auth/privileges';
 
@@ -152,6 +153,8 @@ async function runWrapper(
   const authRelay =
     ['ondemand', 'ondemand-encrypted', 'always', 'always-encrypted'].includes(o['smtp-auth-level']) &&
     (rcpthostsFiles(o).length > 0 || morercpthostsFiles(o).length > 0);
+  // fd 0/1 as libuv handles (no node:net/stream: handles.ts); node's streams where that cannot be
+  const client = openClientHandles();
   const session = new Session({
     o,
     child,
@@ -162,8 +165,8 @@ async function runWrapper(
     facts,
     factsReady,
     log,
-    input: openStdinSocket() ?? process.stdin,
-    output: clientOutput(),
+    input: client?.input ?? openStdinSocket() ?? process.stdin,
+    output: client?.output ?? clientOutput(),
     dns: getDns,
     optionState,
     trace: transcript ? (direction, data) => transcript.chunk(direction, data) : undefined,

@@ -1,12 +1,44 @@
 // Byte-level I/O of one session: the client side (fd 0/1 from tcpserver) and the child side
 // (qmail-smtpd on two pipes). Both work on Buffers; nothing here knows SMTP beyond "a line ends in
 // LF" and "a reply is complete when its last line has a space after the code".
-// node:child_process and node:net (which brings node:stream) are required where they are used:
-// a run that ends before the session (a configuration error, --help) never loads them.
+// In wrapper mode fd 0/1 and the child are libuv handles (handles.ts), so a session loads none of
+// node:net, node:stream and node:child_process; where that is not possible (see handles.ts), and
+// for levee serve's sockets, the same classes work on node's streams, required where they are
+// used: a run that ends before the session (a configuration error, --help) never loads them.
 import type { ChildProcess } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import type { SocketConstructorOpts } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { HandleSource, spawnWithHandles } from './handles';
+
+/**
+ * What levee uses of a byte stream it reads: node's Readables (net.Socket, TLSSocket, a child's
+ * stdout) and HandleSource have it.
+ */
+export interface ByteSource {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  destroy(): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+/** What levee uses of a byte stream it writes: node's Writables and HandleSink have it. */
+export interface ByteSink {
+  write(chunk: Uint8Array, cb?: (e?: Error | null) => void): boolean;
+  end(cb?: () => void): unknown;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (e: Error) => void): unknown;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  once(event: 'error', listener: (e: Error) => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly writableLength: number;
+  readonly writableNeedDrain: boolean;
+}
 
 const LF = 10;
 const EMPTY = Buffer.alloc(0);
@@ -31,7 +63,7 @@ interface ReadSlot {
   /** copies of what arrived while nobody was reading */
   early: Buffer[];
 }
-const readSlots = new WeakMap<Readable, ReadSlot>();
+const readSlots = new WeakMap<ByteSource, ReadSlot>();
 
 /**
  * fd 0 as a socket that reads into one reused buffer (Node's `onread`): a message body then costs
@@ -138,12 +170,14 @@ export class ClientIO {
   private readonly listeners = new Set<() => void>();
   /** the input's reused-buffer slot (openStdinSocket), while this reads it */
   private slot: ReadSlot | undefined;
+  /** the input when it is a handle read into a reused buffer (handles.ts) */
+  private viewSource: HandleSource | undefined;
   /** DATA mode: where arriving chunks go instead of the queue (see pump) */
   private pumping: Pumping | null = null;
 
   constructor(
-    public input: Readable,
-    public output: Writable,
+    public input: ByteSource,
+    public output: ByteSink,
     private readonly onData: (chunk: Buffer) => void,
   ) {
     this.attach(input);
@@ -153,9 +187,11 @@ export class ClientIO {
    * Switches to other streams (after a TLS handshake: the TLS socket's plaintext). Queued input
    * is dropped: nothing the client sent before the switch may be used (CVE-2011-0411).
    */
-  replaceStreams(input: Readable, output: Writable): void {
+  replaceStreams(input: ByteSource, output: ByteSink): void {
     if (this.slot) this.slot.reader = null;
     this.slot = undefined;
+    this.viewSource?.readViews(null);
+    this.viewSource = undefined;
     this.input.removeAllListeners('data');
     this.input.removeAllListeners('end');
     this.input.removeAllListeners('error');
@@ -169,7 +205,11 @@ export class ClientIO {
     this.attach(input);
   }
 
-  private attach(input: Readable): void {
+  private attach(input: ByteSource): void {
+    if (input instanceof HandleSource) {
+      this.viewSource = input;
+      for (const c of input.readViews((view) => this.arrived(view, true))) this.arrived(c, false);
+    }
     const slot = readSlots.get(input);
     if (slot) {
       this.slot = slot;
@@ -417,6 +457,7 @@ export class ClientIO {
     });
     // stop reading: an open stdin would keep the process alive after the session
     if (this.slot) this.slot.reader = null;
+    this.viewSource?.readViews(null);
     this.input.removeAllListeners('data');
     this.input.pause();
     this.input.destroy();
@@ -452,9 +493,9 @@ export interface ChildExit {
  */
 export interface Downstream {
   /** bytes to the downstream (its stdin) */
-  readonly input: Writable;
+  readonly input: ByteSink;
   /** bytes from the downstream (its stdout) */
-  readonly output: Readable;
+  readonly output: ByteSource;
   /** resolves when the downstream is gone (process exited / socket closed) */
   readonly exited: Promise<ChildExit>;
   /** set when it could not be started or connected */
@@ -465,6 +506,16 @@ export interface Downstream {
 
 /** Starts the child with stdin/stdout on pipes and stderr inherited (spec §5.2). */
 export function spawnDownstream(argv: readonly string[], env: NodeJS.ProcessEnv): Downstream {
+  const handles = spawnWithHandles(argv, env);
+  if (handles) {
+    return {
+      input: handles.stdin,
+      output: handles.stdout,
+      exited: handles.exited,
+      startError: handles.startError,
+      kill: (signal) => handles.kill(signal),
+    };
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const proc: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env });

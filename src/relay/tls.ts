@@ -3,14 +3,16 @@
 // is configured, so a session without TLS never loads OpenSSL bindings.
 //
 // Under tcpserver fd 0 and fd 1 are the same TCP socket: the TLS layer is put directly on stdin's
-// socket handle (native, no copying in JavaScript). With two pipes (tests), or one socket for both
+// socket handle (native, no copying in JavaScript; handles.ts gives the handle up to a net.Socket). With two pipes (tests), or one socket for both
 // directions (levee serve: the socket must outlive a failed handshake for the plaintext 454), a
 // small Duplex joins the streams instead.
-import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from '../log';
 import type { OptionValues } from '../options/table';
+import { HandleSource } from './handles';
+import type { ByteSink, ByteSource } from './io';
 
 export type TlsOptions = Pick<
   OptionValues,
@@ -76,13 +78,26 @@ interface HandleOwner {
 }
 
 /** stdin is a TCP socket (tcpserver): the same socket carries our output. */
-function isTcpSocket(s: Readable): boolean {
-  const h = (s as unknown as HandleOwner)._handle;
-  return h?.constructor?.name === 'TCP';
+function isTcpSocket(s: ByteSource): boolean {
+  if (s instanceof HandleSource) return s.sharesSocketWithOutput;
+  return (s as unknown as HandleOwner)._handle?.constructor?.name === 'TCP';
+}
+
+/** stdin's TCP socket as a net.Socket for node:tls (levee stops reading it itself). */
+function tcpTransport(s: ByteSource): Duplex {
+  if (!(s instanceof HandleSource)) return s as unknown as Duplex;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Socket } = require('node:net') as typeof import('node:net');
+  return new Socket({
+    handle: s.release(),
+    readable: true,
+    writable: true,
+    allowHalfOpen: true,
+  } as ConstructorParameters<typeof Socket>[0]);
 }
 
 interface JoinedStreamsClass {
-  new (input: Readable, output: Writable): Duplex & { start(): void };
+  new (input: ByteSource, output: ByteSink): Duplex & { start(): void };
 }
 let JoinedStreams: JoinedStreamsClass | undefined;
 
@@ -90,13 +105,13 @@ let JoinedStreams: JoinedStreamsClass | undefined;
  * One Duplex over a read side and a write side (two pipes), started at once. The class is made on
  * first use: node:stream is required only by a session that starts TLS.
  */
-function joinStreams(input: Readable, output: Writable): Duplex {
+function joinStreams(input: ByteSource, output: ByteSink): Duplex {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Duplex } = require('node:stream') as typeof import('node:stream');
   JoinedStreams ??= class extends Duplex {
     constructor(
-      private readonly input: Readable,
-      private readonly output: Writable,
+      private readonly input: ByteSource,
+      private readonly output: ByteSink,
     ) {
       super();
     }
@@ -146,9 +161,9 @@ function joinStreams(input: Readable, output: Writable): Duplex {
 
 /** What the handshake needs of the client connection (ClientIO has this shape). */
 export interface ClientStreams {
-  readonly input: Readable;
-  readonly output: Writable;
-  replaceStreams(input: Readable, output: Writable): void;
+  readonly input: ByteSource;
+  readonly output: ByteSink;
+  replaceStreams(input: ByteSource, output: ByteSink): void;
 }
 
 /**
@@ -161,7 +176,7 @@ export function startServerTls(
   client: ClientStreams,
   ctx: SecureContext,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
-): Promise<{ socket: TLSSocket } | { error: Error; rawOutput: Writable }> {
+): Promise<{ socket: TLSSocket } | { error: Error; rawOutput: ByteSink }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tls = require('node:tls') as typeof import('node:tls');
   const rawIn = client.input;
@@ -175,13 +190,13 @@ export function startServerTls(
   // fd 0's handle (native), and fd 1 is still there for a 454 when the handshake fails. One socket
   // for both directions (levee serve) has no second descriptor: TLS runs over a JS stream instead
   const transport: Duplex =
-    isTcpSocket(rawIn) && (rawIn as unknown) !== rawOut ? (rawIn as Duplex) : joinStreams(rawIn, rawOut);
+    isTcpSocket(rawIn) && (rawIn as unknown) !== rawOut ? tcpTransport(rawIn) : joinStreams(rawIn, rawOut);
   const socket = new tls.TLSSocket(transport, { isServer: true, secureContext: ctx });
   socket.once('close', () => transport.destroy());
   client.replaceStreams(socket, socket);
   return new Promise((resolve) => {
     let done = false;
-    const finish = (r: { socket: TLSSocket } | { error: Error; rawOutput: Writable }) => {
+    const finish = (r: { socket: TLSSocket } | { error: Error; rawOutput: ByteSink }) => {
       if (done) return;
       done = true;
       clearTimeout(timer);

@@ -3,7 +3,6 @@
 // does: one client command at a time, and the next is read only when the child has answered, so
 // replies can never be lost or reordered; pipelined commands simply wait in the input queue. The
 // DATA section is streamed through the end-of-data scanner with backpressure.
-import type { Readable, Writable } from 'node:stream';
 import type { OptionValues } from '../options/table';
 import type { Logger, TrafficRecord } from '../log';
 import type { Dns } from '../dns';
@@ -16,6 +15,8 @@ import {
   replyText,
   replyToBuffer,
   spawnDownstream,
+  type ByteSink,
+  type ByteSource,
   type Downstream,
   type Reply,
 } from '../relay/io';
@@ -55,8 +56,8 @@ export interface SessionDeps {
   /** resolves when the facts are complete (rDNS lookup done) */
   factsReady: Promise<void>;
   log: Logger;
-  input: Readable;
-  output: Writable;
+  input: ByteSource;
+  output: ByteSink;
   dns: () => Dns;
   /** called with every byte that crosses levee, for full-log-dir transcripts */
   trace?: (direction: TraceDirection, data: Buffer) => void;

@@ -84,12 +84,18 @@ function plainConfig(extraLines: string[]): string {
 }
 
 /** Runs one session through levee under the recorder and returns what was loaded. */
-function recordSession(config: string): Recording {
+function recordSession(config: string, extraEnv: Record<string, string> = {}): Recording {
   const record = join(dir, `record-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-  const env: NodeJS.ProcessEnv = { ...process.env, LEVEE_MODULE_RECORD: record, TCPREMOTEIP: '127.0.0.5' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LEVEE_MODULE_RECORD: record,
+    TCPREMOTEIP: '127.0.0.5',
+    ...extraEnv,
+  };
   delete env.NODE_OPTIONS;
   delete env.NODE_EXTRA_CA_CERTS;
   delete env.RELAYCLIENT;
+  if (!('LEVEE_NODE_STREAMS' in extraEnv)) delete env.LEVEE_NODE_STREAMS;
   const r = spawnSync(
     process.execPath,
     ['-r', join(dir, 'recorder.cjs'), LEVEE_BIN, '--config-file', config, 'sh', '-c', CHILD_SCRIPT],
@@ -131,6 +137,11 @@ function heavyModulesLoaded(rec: Recording): string[] {
   return [...found].sort();
 }
 
+/** Which of node:child_process, node:net and node:stream a recording loaded. */
+function streamModulesLoaded(rec: Recording): string[] {
+  return ['child_process', 'net', 'stream'].filter((m) => rec.builtins.includes(`NativeModule ${m}`));
+}
+
 /** a loopback UDP port with nobody listening: DNS queries fail at once with "connection refused" */
 async function closedUdpPort(): Promise<number> {
   const s = createSocket('udp4');
@@ -152,10 +163,20 @@ describe('start-up guard', () => {
     );
   });
 
-  test('a plain configuration with dns-level none loads no heavy module', (t) => {
+  test('a plain configuration with dns-level none loads no heavy module, and no stream module', (t) => {
     if (!bundlePresent(t)) return;
     const rec = recordSession(plainConfig(['dns-level=none']));
-    assert.ok(rec.requested.includes('node:child_process'), 'the recorder saw levee start its child');
+    assert.deepEqual(heavyModulesLoaded(rec), []);
+    // the client and the child run on libuv handles (src/relay/handles.ts): node:net, node:stream
+    // and node:child_process are ~10 ms of every connection's start-up
+    assert.deepEqual(streamModulesLoaded(rec), []);
+  });
+
+  test("with LEVEE_NODE_STREAMS=1 the same session runs on node's public stream modules", (t) => {
+    if (!bundlePresent(t)) return;
+    const rec = recordSession(plainConfig(['dns-level=none']), { LEVEE_NODE_STREAMS: '1' });
+    // also proves the recorder sees these modules when they are loaded
+    assert.deepEqual(streamModulesLoaded(rec), ['child_process', 'net', 'stream']);
     assert.deepEqual(heavyModulesLoaded(rec), []);
   });
 

@@ -73,7 +73,7 @@ describe('levee-replay stand-in child', () => {
     const d = fakeDownstream();
     const chunks: Buffer[] = [];
     d.output.on('data', (c: Buffer) => chunks.push(c));
-    d.input.write('HELO a\r\nDATA\r\nRCPT looks like a command\r\n.\r\nQUIT\r\n');
+    d.input.write(Buffer.from('HELO a\r\nDATA\r\nRCPT looks like a command\r\n.\r\nQUIT\r\n'));
     const exit = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('timeout'), 2000))]);
     assert.deepEqual(exit, { code: 0, signal: null });
     assert.equal(

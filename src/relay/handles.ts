@@ -1,0 +1,462 @@
+// Wrapper mode's I/O straight on libuv's stream handles: fd 0/1 and the child's two pipes, and the
+// child itself, without node:net, node:stream and node:child_process. Those three modules cost
+// ~10 ms of every connection's start-up to load (a node script spawning `cat` through
+// child_process reaches the child's first byte ~9 ms after `node -e 0` would have exited; through
+// the handles here it is there before) and a share of every idle connection's memory. levee needs
+// little of them: bytes in, bytes out, a child, its exit status.
+//
+// The handles come from process.binding (DEP0111, a documentation-only deprecation in Node 20/22),
+// the same objects node:net and node:child_process are built on. Everything is feature-checked
+// when loaded: when a binding is missing or looks different, or the deprecation would be printed
+// (--pending-deprecation), or LEVEE_NODE_STREAMS=1 asks for it, levee uses node's public modules
+// instead (io.ts), with the same behaviour. Both paths run in the test suite.
+import { EventEmitter } from 'node:events';
+import { fstatSync } from 'node:fs';
+
+/** The StreamBase methods of a libuv stream handle (Pipe, TCP) that levee uses. */
+interface StreamHandle {
+  open(fd: number): number;
+  readStart(): number;
+  readStop(): number;
+  useUserBuffer(buffer: Uint8Array): void;
+  writeBuffer(req: WriteReq, data: Uint8Array): number;
+  shutdown(req: ShutdownReq): number;
+  close(cb?: () => void): void;
+  /** must always be a function (node aborts on anything else) */
+  onread: (arrayBuffer?: ArrayBuffer) => void;
+  readonly writeQueueSize: number;
+}
+interface WriteReq {
+  handle: StreamHandle;
+  oncomplete: (status: number) => void;
+  async: boolean;
+  /** the bytes being written: libuv reads them until oncomplete, so they must stay alive */
+  buffer: Uint8Array | null;
+}
+interface ShutdownReq {
+  handle: StreamHandle;
+  oncomplete: (status: number) => void;
+}
+interface ProcessHandle {
+  spawn(options: {
+    file: string;
+    args: string[];
+    envPairs: string[];
+    stdio: ({ type: 'pipe'; handle: StreamHandle } | { type: 'fd'; fd: number })[];
+    detached: boolean;
+    windowsHide: boolean;
+    windowsVerbatimArguments: boolean;
+  }): number;
+  kill(signal: number): number;
+  close(): void;
+  /** signalCode: the signal's name, '' when the child exited */
+  onexit: (exitCode: number, signalCode: string) => void;
+  readonly pid: number;
+}
+interface Bindings {
+  Pipe: new (type: number) => StreamHandle;
+  TCP: new (type: number) => StreamHandle;
+  pipeSocket: number;
+  tcpSocket: number;
+  Process: new () => ProcessHandle;
+  WriteWrap: new () => WriteReq;
+  ShutdownWrap: new () => ShutdownReq;
+  state: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+  UV_EOF: number;
+  errname: (code: number) => string;
+  signals: Readonly<Record<string, number>>;
+}
+
+let loaded: Bindings | null | undefined;
+
+/** The handle bindings, or null when levee must use node's public stream modules. */
+export function handleBindings(): Bindings | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env.LEVEE_NODE_STREAMS === '1') return null;
+  if (process.execArgv.includes('--pending-deprecation') || process.env.NODE_PENDING_DEPRECATION === '1')
+    return null;
+  try {
+    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
+    const pipe = binding('pipe_wrap');
+    const tcp = binding('tcp_wrap');
+    const stream = binding('stream_wrap');
+    const uv = binding('uv');
+    const constants = binding('constants') as { os?: { signals?: Record<string, number> } };
+    const b = {
+      Pipe: pipe.Pipe,
+      TCP: tcp.TCP,
+      pipeSocket: (pipe.constants as Record<string, number> | undefined)?.SOCKET,
+      tcpSocket: (tcp.constants as Record<string, number> | undefined)?.SOCKET,
+      Process: binding('process_wrap').Process,
+      WriteWrap: stream.WriteWrap,
+      ShutdownWrap: stream.ShutdownWrap,
+      state: stream.streamBaseState,
+      kReadBytesOrError: stream.kReadBytesOrError,
+      kArrayBufferOffset: stream.kArrayBufferOffset,
+      kLastWriteWasAsync: stream.kLastWriteWasAsync,
+      UV_EOF: uv.UV_EOF,
+      errname: uv.errname,
+      signals: constants.os?.signals,
+    };
+    const fns = [b.Pipe, b.TCP, b.Process, b.WriteWrap, b.ShutdownWrap, b.errname];
+    const nums = [
+      b.pipeSocket,
+      b.tcpSocket,
+      b.kReadBytesOrError,
+      b.kArrayBufferOffset,
+      b.kLastWriteWasAsync,
+      b.UV_EOF,
+    ];
+    if (
+      fns.every((f) => typeof f === 'function') &&
+      nums.every((n) => typeof n === 'number') &&
+      b.state instanceof Int32Array &&
+      typeof b.signals?.SIGTERM === 'number' &&
+      typeof (b.Pipe as { prototype?: { useUserBuffer?: unknown } }).prototype?.useUserBuffer === 'function'
+    ) {
+      loaded = b as unknown as Bindings;
+    }
+  } catch {
+    // no process.binding (a later Node): the public modules
+  }
+  return loaded;
+}
+
+function errnoError(b: Bindings, code: number, syscall: string, path?: string): NodeJS.ErrnoException {
+  const name = b.errname(code);
+  const e: NodeJS.ErrnoException = new Error(`${syscall}${path === undefined ? '' : ` ${path}`} ${name}`);
+  e.errno = code;
+  e.code = name;
+  e.syscall = path === undefined ? syscall : `${syscall} ${path}`;
+  if (path !== undefined) e.path = path;
+  return e;
+}
+
+/**
+ * The read side of a handle, shaped like the part of a Readable levee uses ('data', 'end', 'error',
+ * 'close', pause, resume, destroy). With `buffer`, every read lands in that one buffer: `onView`
+ * gets a view valid until it returns (false pauses reading, and the view stays valid until
+ * resume()); when no onView is set, 'data' listeners get copies.
+ */
+export class HandleSource extends EventEmitter {
+  destroyed = false;
+  /** fd 0 and fd 1 are the same socket: TLS can go natively onto this handle (tls.ts) */
+  sharesSocketWithOutput = false;
+  private onView: ((view: Buffer) => boolean) | null = null;
+  /** copies of what arrived while nobody was reading */
+  private early: Buffer[] = [];
+  private reading = false;
+  private paused = false;
+  private ended = false;
+
+  constructor(
+    private readonly b: Bindings,
+    private readonly handle: StreamHandle,
+    private readonly buffer?: Buffer,
+  ) {
+    super();
+    if (buffer) handle.useUserBuffer(buffer);
+    handle.onread = (arrayBuffer) => this.onRead(arrayBuffer);
+    // reading starts at once, as a net.Socket's does: what arrives before anyone listens waits
+    // in 'data' copies (the first listener gets them through EventEmitter order) or in the slot
+    process.nextTick(() => this.resume());
+  }
+
+  private onRead(arrayBuffer: ArrayBuffer | undefined): void {
+    const n = this.b.state[this.b.kReadBytesOrError];
+    if (n > 0) {
+      let view: Buffer;
+      if (this.buffer) view = this.buffer.subarray(0, n);
+      else if (arrayBuffer) view = Buffer.from(arrayBuffer, this.b.state[this.b.kArrayBufferOffset], n);
+      else return;
+      if (this.onView) {
+        if (!this.onView(view)) this.pause();
+        return;
+      }
+      const chunk = this.buffer ? Buffer.from(view) : view;
+      if (this.listenerCount('data') > 0) this.emit('data', chunk);
+      else this.early.push(chunk);
+      return;
+    }
+    if (n === 0) return;
+    this.stopReading();
+    if (this.ended) return;
+    this.ended = true;
+    if (n === this.b.UV_EOF) this.emit('end');
+    else this.emit('error', errnoError(this.b, n, 'read'));
+    // nothing more can be read: the descriptor goes (levee serve runs thousands of sessions; the
+    // write side, when there is one, is always a handle of its own)
+    this.destroy();
+  }
+
+  /**
+   * From now on reads go to `reader` as views of the read buffer (null: back to 'data' events).
+   * Returns what arrived before, as copies.
+   */
+  readViews(reader: ((view: Buffer) => boolean) | null): Buffer[] {
+    this.onView = reader;
+    return this.early.splice(0);
+  }
+
+  private stopReading(): void {
+    if (this.reading) this.handle.readStop();
+    this.reading = false;
+  }
+
+  pause(): this {
+    this.paused = true;
+    this.stopReading();
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    if (this.reading || this.ended || this.destroyed) return this;
+    const err = this.handle.readStart();
+    if (err === 0) this.reading = true;
+    else {
+      this.ended = true;
+      const e = errnoError(this.b, err, 'read');
+      process.nextTick(() => this.emit('error', e));
+    }
+    return this;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Gives the handle up to something else (node:tls on stdin's TCP socket): levee stops reading
+   * it and no longer closes it.
+   */
+  release(): StreamHandle {
+    this.stopReading();
+    this.handle.onread = () => undefined; // node asserts a function here
+    this.ended = true;
+    this.destroyed = true;
+    return this.handle;
+  }
+
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.stopReading();
+    this.handle.close(() => this.emit('close'));
+    return this;
+  }
+}
+
+/** Bytes queued on a sink before write() asks the caller to wait for 'drain' (a Writable's default). */
+const SINK_HIGH_WATER = 16 * 1024;
+
+/**
+ * The write side of a handle, shaped like the part of a Writable levee uses: write(chunk, cb)
+ * returns false past 16 KiB queued ('drain' follows), end(cb) shuts the handle's write side down
+ * once everything is written, then closes it (unless `keepOpen`: fd 1 is the same socket as fd 0
+ * under tcpserver, and the read side may still be in use).
+ */
+export class HandleSink extends EventEmitter {
+  destroyed = false;
+  writableEnded = false;
+  writableNeedDrain = false;
+  private pending = 0;
+  private closed = false;
+
+  constructor(
+    private readonly b: Bindings,
+    private readonly handle: StreamHandle,
+  ) {
+    super();
+  }
+
+  get writableLength(): number {
+    return this.pending;
+  }
+
+  write(chunk: Uint8Array, cb?: (e?: Error | null) => void): boolean {
+    if (this.destroyed || this.writableEnded) {
+      const e = new Error('write after end');
+      if (cb) process.nextTick(cb, e);
+      return false;
+    }
+    const req = new this.b.WriteWrap();
+    req.handle = this.handle;
+    req.async = false;
+    req.buffer = chunk;
+    const n = chunk.length;
+    req.oncomplete = (status) => {
+      req.buffer = null;
+      this.pending -= n;
+      if (status < 0) this.fail(errnoError(this.b, status, 'write'));
+      cb?.(status < 0 ? errnoError(this.b, status, 'write') : null);
+      if (this.writableNeedDrain && this.pending < SINK_HIGH_WATER) {
+        this.writableNeedDrain = false;
+        this.emit('drain');
+      }
+    };
+    const err = this.handle.writeBuffer(req, chunk);
+    if (err !== 0) {
+      const e = errnoError(this.b, err, 'write');
+      this.fail(e);
+      if (cb) process.nextTick(cb, e);
+      return false;
+    }
+    if (this.b.state[this.b.kLastWriteWasAsync]) this.pending += n;
+    else cb?.(null);
+    if (this.pending >= SINK_HIGH_WATER) this.writableNeedDrain = true;
+    return !this.writableNeedDrain;
+  }
+
+  private fail(e: Error): void {
+    if (this.destroyed) return;
+    this.destroy();
+    process.nextTick(() => this.emit('error', e));
+  }
+
+  end(cb?: () => void): this {
+    if (this.writableEnded || this.destroyed) {
+      if (cb) process.nextTick(cb);
+      return this;
+    }
+    this.writableEnded = true;
+    // libuv runs the shutdown after the writes queued before it
+    const req = new this.b.ShutdownWrap();
+    req.handle = this.handle;
+    req.oncomplete = () => {
+      this.destroy();
+      this.emit('finish');
+      cb?.();
+    };
+    if (this.handle.shutdown(req) !== 0) req.oncomplete(0);
+    return this;
+  }
+
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    if (!this.closed) {
+      this.closed = true;
+      this.handle.close(() => this.emit('close'));
+    }
+    return this;
+  }
+}
+
+/** What a descriptor is, when a handle can take it; null for a file, a terminal, a closed fd. */
+function streamKind(fd: number): { kind: 'socket' | 'pipe'; dev: number; ino: number } | null {
+  try {
+    const st = fstatSync(fd);
+    const kind = st.isSocket() ? 'socket' : st.isFIFO() ? 'pipe' : null;
+    return kind && { kind, dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
+}
+
+function openFd(b: Bindings, fd: number, kind: 'socket' | 'pipe'): StreamHandle | null {
+  const handle = kind === 'socket' ? new b.TCP(b.tcpSocket) : new b.Pipe(b.pipeSocket);
+  if (handle.open(fd) === 0) return handle;
+  return null;
+}
+
+/** size of the one buffer fd 0 is read into (a pipe holds 64 KiB; a TCP socket may hold more) */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * fd 0 and fd 1 as handle streams (pipes or sockets, as tcpserver and xinetd give them); null
+ * when the bindings are not there or either fd is something else (a file, a terminal).
+ */
+export function openClientHandles(): { input: HandleSource; output: HandleSink } | null {
+  const b = handleBindings();
+  if (!b) return null;
+  // both checked before either is opened: closing a handle would close its descriptor
+  const inFd = streamKind(0);
+  const outFd = streamKind(1);
+  if (!inFd || !outFd) return null;
+  const inHandle = openFd(b, 0, inFd.kind);
+  const outHandle = inHandle && openFd(b, 1, outFd.kind);
+  if (!inHandle || !outHandle) throw new Error('unable to open the client connection (fd 0/1)');
+  const input = new HandleSource(b, inHandle, Buffer.allocUnsafe(READ_BUFFER_BYTES));
+  // tcpserver's fd 0 and fd 1 are one socket (the same inode); a test's two socketpairs are not
+  input.sharesSocketWithOutput = inFd.kind === 'socket' && inFd.dev === outFd.dev && inFd.ino === outFd.ino;
+  return { input, output: new HandleSink(b, outHandle) };
+}
+
+export interface SpawnedChild {
+  readonly stdin: HandleSink;
+  readonly stdout: HandleSource;
+  readonly pid: number | undefined;
+  /** resolves with the exit status (code null and signal null: it never started) */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly startError: Error | undefined;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Starts argv[0] (looked up in PATH like execvp) with stdin and stdout on pipes and stderr
+ * inherited; null when the bindings are not there. A child that cannot start gives startError
+ * `spawn <file> <ERRNAME>` (the text node:child_process gives) and an exit of null/null.
+ */
+export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv): SpawnedChild | null {
+  const b = handleBindings();
+  if (!b) return null;
+  const proc = new b.Process();
+  const stdinPipe = new b.Pipe(b.pipeSocket);
+  const stdoutPipe = new b.Pipe(b.pipeSocket);
+  const envPairs: string[] = [];
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) envPairs.push(`${k}=${v}`);
+  let resolveExit!: (x: { code: number | null; signal: NodeJS.Signals | null }) => void;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (r) => (resolveExit = r),
+  );
+  const stdin = new HandleSink(b, stdinPipe);
+  const stdout = new HandleSource(b, stdoutPipe);
+  let running = false;
+  proc.onexit = (exitCode, signalCode) => {
+    running = false;
+    proc.close();
+    // as node:child_process does: nobody reads the child's stdin any more (its stdout is closed
+    // by its own EOF, after whatever the child wrote last has been read)
+    stdin.destroy();
+    const signal = signalCode ? (signalCode as NodeJS.Signals) : null;
+    resolveExit({ code: signal ? null : exitCode, signal });
+  };
+  const err = proc.spawn({
+    file: argv[0],
+    args: [...argv],
+    envPairs,
+    stdio: [
+      { type: 'pipe', handle: stdinPipe },
+      { type: 'pipe', handle: stdoutPipe },
+      { type: 'fd', fd: 2 },
+    ],
+    detached: false,
+    windowsHide: false,
+    windowsVerbatimArguments: false,
+  });
+  let startError: Error | undefined;
+  if (err !== 0) {
+    startError = errnoError(b, err, 'spawn', argv[0]);
+    proc.close();
+    resolveExit({ code: null, signal: null });
+  } else running = true;
+  if (startError) {
+    stdin.destroy();
+    stdout.destroy();
+  }
+  return {
+    stdin,
+    stdout,
+    pid: startError ? undefined : proc.pid,
+    exited,
+    startError,
+    kill(signal) {
+      if (running) proc.kill(b.signals[signal] ?? b.signals.SIGTERM);
+    },
+  };
+}
