@@ -2,6 +2,7 @@
 //   node test/run.mjs            all suites
 //   node test/run.mjs unit e2e   only those folders (test/<name>/*.test.ts)
 //   TEST_FILTER=regex            only files whose path matches
+// The relay, fault and TLS suites then run a second time with LEVEE_NODE_STREAMS=1 (see below).
 // NODE_EXTRA_CA_CERTS is removed: it adds ~70 ms to every node start (shared/research/perf.md), and
 // tests start levee hundreds of times; tcpserver in production does not have it either.
 import { readdirSync, existsSync } from 'node:fs';
@@ -28,20 +29,31 @@ delete env.NODE_EXTRA_CA_CERTS;
 delete env.NODE_OPTIONS;
 // Backstops so a stuck test can never hold CI to its limit: no test runs longer than 10 minutes, and
 // a file whose tests have finished exits even if a socket or child handle was left open.
-const r = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=2',
-    '--test-timeout=600000',
-    '--test-force-exit',
-    ...files,
-  ],
-  {
-    stdio: 'inherit',
-    env,
-  },
-);
-process.exit(r.status ?? 1);
+function runFiles(list, extraEnv = {}) {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=2',
+      '--test-timeout=600000',
+      '--test-force-exit',
+      ...list,
+    ],
+    { stdio: 'inherit', env: { ...env, ...extraEnv } },
+  );
+  return r.status ?? 1;
+}
+let status = runFiles(files);
+// Wrapper mode runs on libuv handles (src/relay/handles.ts) and falls back to node's stream modules
+// where it cannot; the relay, fault and TLS suites run once more on that fallback, so both paths
+// stay tested (a later Node may leave levee only the fallback).
+const FALLBACK_SUITES = /[/\\](wrapper-relay|wrapper-faults|faults-env|tls-levee)\.test\.ts$/;
+const fallbackFiles = files.filter((f) => FALLBACK_SUITES.test(f));
+if (fallbackFiles.length && process.env.LEVEE_NODE_STREAMS !== '1') {
+  console.log(`# again with LEVEE_NODE_STREAMS=1 (node's stream modules): ${fallbackFiles.join(' ')}`);
+  const fallbackStatus = runFiles(fallbackFiles, { LEVEE_NODE_STREAMS: '1' });
+  status = status || fallbackStatus;
+}
+process.exit(status);
