@@ -91,7 +91,7 @@ export class DataScanner {
       this.lineStart = true;
       i = j + 1;
     }
-    if (len > seg) out.push(chunk.subarray(seg, len));
+    if (len > seg) out.push(seg === 0 ? chunk : chunk.subarray(seg, len));
     return this.finish(out, false, EMPTY);
   }
 

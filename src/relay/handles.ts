@@ -152,6 +152,8 @@ export class HandleSource extends EventEmitter {
   private reading = false;
   private paused = false;
   private ended = false;
+  /** the last view of `buffer` handed out */
+  private view: Buffer | undefined;
 
   constructor(
     private readonly b: Bindings,
@@ -170,8 +172,11 @@ export class HandleSource extends EventEmitter {
     const n = this.b.state[this.b.kReadBytesOrError];
     if (n > 0) {
       let view: Buffer;
-      if (this.buffer) view = this.buffer.subarray(0, n);
-      else if (arrayBuffer) view = Buffer.from(arrayBuffer, this.b.state[this.b.kArrayBufferOffset], n);
+      if (this.buffer) {
+        // most reads fill the same length (a pipe's 64 KiB): one view object serves them all
+        if (this.view?.length !== n) this.view = this.buffer.subarray(0, n);
+        view = this.view;
+      } else if (arrayBuffer) view = Buffer.from(arrayBuffer, this.b.state[this.b.kArrayBufferOffset], n);
       else return;
       if (this.onView) {
         if (!this.onView(view)) this.pause();

@@ -85,6 +85,10 @@ export class Session {
   encryption: Encryption = '';
   private timedOut = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** when the armed idle timer fires (ms since the epoch) */
+  private idleTimerDue = 0;
+  /** when the session times out if nothing happens before (0: no idle timeout now) */
+  private idleDeadline = 0;
   private connTimer: NodeJS.Timeout | undefined;
   private idleSecs: number;
   private readonly memos = new Map<string, Promise<unknown>>();
@@ -120,11 +124,35 @@ export class Session {
 
   private finished = false;
 
+  /**
+   * Something happened: the idle timeout starts again. Called for every chunk of a message body, so
+   * it only moves a deadline; the one armed timer re-arms itself for what is left when it fires
+   * early (a timer per chunk was ~1.5 % of the relay's time).
+   */
   private touch(): void {
     if (this.timedOut || this.finished) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
     const secs = this.idleSecs || (this.decision.delivered || this.child ? DEFAULT_WAIT_SECS : 0);
-    if (secs > 0) this.idleTimer = setTimeout(() => this.onTimeout(), secs * 1000);
+    if (secs <= 0) {
+      this.idleDeadline = 0;
+      return;
+    }
+    this.idleDeadline = Date.now() + secs * 1000;
+    if (this.idleTimer && this.idleTimerDue <= this.idleDeadline) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.armIdleTimer();
+  }
+
+  private armIdleTimer(): void {
+    this.idleTimerDue = this.idleDeadline;
+    this.idleTimer = setTimeout(
+      () => {
+        this.idleTimer = undefined;
+        if (this.timedOut || this.finished || this.idleDeadline === 0) return;
+        if (Date.now() < this.idleDeadline) this.armIdleTimer();
+        else this.onTimeout();
+      },
+      Math.max(0, this.idleDeadline - Date.now()),
+    );
   }
 
   private onTimeout(): void {

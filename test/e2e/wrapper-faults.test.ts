@@ -54,6 +54,25 @@ describe('timeouts', () => {
     assert.deepEqual(standinProcesses(w.standinDir), []);
   });
 
+  test('idle-timeout-secs counts from the last activity: a client that keeps talking is not cut at the first deadline', async (t) => {
+    const w = await startWrapper(t, ['--idle-timeout-secs', '1']);
+    if (!w) return;
+    const c = await w.connect('127.0.0.1');
+    await c.readReply();
+    const start = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 600));
+      assert.deepEqual((await c.command('NOOP')).lines, ['250 ok'], `NOOP ${i + 1} answered`);
+    }
+    assert.ok(Date.now() - start > 1500, 'past the first idle deadline');
+    const quietFrom = Date.now();
+    const r = await c.readReply(4000);
+    const quiet = Date.now() - quietFrom;
+    assert.equal(r.lines.join(), '421 Timeout. Talk faster next time.');
+    assert.ok(quiet >= 800 && quiet < 2500, `timed out ${quiet} ms after the last command`);
+    await c.expectClosed();
+  });
+
   test('connection-timeout-secs ends a client that keeps talking (slowloris)', async (t) => {
     const w = await startWrapper(t, ['--connection-timeout-secs', '2']);
     if (!w) return;
