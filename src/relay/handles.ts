@@ -292,7 +292,6 @@ export class HandleSink extends EventEmitter {
     const req = new this.b.WriteWrap();
     req.handle = this.handle;
     req.async = false;
-    req.buffer = chunk;
     const n = chunk.length;
     req.oncomplete = (status) => {
       req.buffer = null;
@@ -311,8 +310,12 @@ export class HandleSink extends EventEmitter {
       if (cb) process.nextTick(cb, e);
       return false;
     }
-    if (this.b.state[this.b.kLastWriteWasAsync]) this.pending += n;
-    else cb?.(null);
+    if (this.b.state[this.b.kLastWriteWasAsync]) {
+      // libuv writes from these bytes until oncomplete: keep them alive (set only now, so a write
+      // that completed at once leaves nothing behind)
+      req.buffer = chunk;
+      this.pending += n;
+    } else cb?.(null);
     if (this.pending >= SINK_HIGH_WATER) this.writableNeedDrain = true;
     return !this.writableNeedDrain;
   }
