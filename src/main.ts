@@ -133,7 +133,7 @@ async function runWrapper(
     relayClient: env.RELAYCLIENT,
   };
   let resolvedIp: string | undefined;
-  const factsReady = (async () => {
+  const lookUpFacts = async (): Promise<void> => {
     if (o['dns-level'] === 'none') return;
     if (remote.hostname) {
       const a = await getDns().a(remote.hostname);
@@ -149,7 +149,8 @@ async function runWrapper(
       facts.rdnsTemporaryFailure = true;
       log.verbose(`rDNS lookup for ${facts.ip} failed temporarily: ${ptr.message}`);
     }
-  })();
+  };
+  let factsLookup: Promise<void> | undefined;
   const authRelay =
     ['ondemand', 'ondemand-encrypted', 'always', 'always-encrypted'].includes(o['smtp-auth-level']) &&
     (rcpthostsFiles(o).length > 0 || morercpthostsFiles(o).length > 0);
@@ -163,7 +164,7 @@ async function runWrapper(
     childEnvNeedsFacts:
       o['rdns-relay-entry'].length > 0 || o['rdns-relay-file'].length > 0 || remote.hostname !== '',
     facts,
-    factsReady,
+    factsReady: () => (factsLookup ??= lookUpFacts()),
     log,
     input: client?.input ?? openStdinSocket() ?? process.stdin,
     output: client?.output ?? clientOutput(),

@@ -206,7 +206,7 @@ export async function main(argv: readonly string[], io: UtilIO): Promise<number>
     childEnv: () => childEnvironment(env, { grantRelay: authRelay || relayGranted(o, facts, log) }),
     childEnvNeedsFacts: true,
     facts,
-    factsReady,
+    factsReady: () => factsReady,
     log,
     input: toLevee,
     output: fromLevee,

@@ -167,7 +167,7 @@ export async function runConnection(socket: Socket, cfg: ServeConfig): Promise<v
         o['rdns-relay-file'].length > 0 ||
         (!!forward && !cfg.args.proxyProtocol),
       facts,
-      factsReady,
+      factsReady: () => factsReady,
       log,
       input: socket,
       output: socket,

@@ -53,8 +53,12 @@ export interface SessionDeps {
   /** true when the child's environment depends on the rDNS name (rdns-relay-*) */
   childEnvNeedsFacts: boolean;
   facts: ConnectionFacts;
-  /** resolves when the facts are complete (rDNS lookup done) */
-  factsReady: Promise<void>;
+  /**
+   * Completes the facts (the rDNS lookup); resolves when they are. Started by the session when it
+   * needs them: with the banner relayed first, only once it is out (node:dns and the queries would
+   * otherwise hold it back by a few ms; the answers are back before the first command is read).
+   */
+  factsReady: () => Promise<void>;
   log: Logger;
   input: ByteSource;
   output: ByteSink;
@@ -260,15 +264,15 @@ export class Session {
     // and writes its first command, which waits for them.
     const bannerFirst = this.child !== undefined && o['greeting-delay-secs'] <= 0;
     const connectChecks = async () => {
-      await this.deps.factsReady;
+      await this.deps.factsReady();
       this.applyFilterLevel();
       if (!configDir) await runStage('connect', this.filterInput(), this.decision);
     };
     try {
       if (!(await this.security.beforeGreeting())) return await this.finish();
-      const checks = connectChecks();
-      checks.catch(() => {}); // awaited below; a session that ends first does not need it
+      let checks: Promise<void> | undefined;
       if (!bannerFirst) {
+        checks = connectChecks();
         await checks;
         await this.earlytalker();
       }
@@ -280,7 +284,8 @@ export class Session {
         const ok = await this.greeting();
         if (!ok) return await this.finish();
       }
-      await checks;
+      // with the banner first, the connection filters start once it is out
+      await (checks ?? connectChecks());
       await this.commandLoop();
     } catch (e) {
       if (!(e instanceof Interrupted)) throw e;
