@@ -1,8 +1,8 @@
 // The DNS list filters (spec §2.4 steps 15–18, MAIL FROM 3/5; §3.1 rows 15–16; §3.4) against a
 // scripted resolver: which zone decides, what is said and logged, and that nothing waits in series.
-import { test, describe } from 'node:test';
+import { after, test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStage } from '../../src/filters/pipeline';
@@ -19,6 +19,7 @@ import {
 } from './filters-connect-helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'levee-dnsbl-unit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const client = facts('192.0.2.7', 'mail.spammer.example');
 const DQS_KEY = 'abcdefghijklmnopqrstuvwxyz0123';
 

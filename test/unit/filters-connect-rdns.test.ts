@@ -1,7 +1,7 @@
 // The rDNS and IP-in-name connect filters (spec §2.4 steps 2–9, 12–14; §3.1 rows 4–7, 9; §3.4).
-import { test, describe } from 'node:test';
+import { after, test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONNECT_FILTERS } from '../../src/filters/connect-stage';
@@ -10,6 +10,7 @@ import { resolvableWithoutDns } from '../../src/filters/rdns';
 import { connectStage, facts, ScriptedDns } from './filters-connect-helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'levee-connect-unit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 function file(name: string, lines: string[]): string {
   const p = join(dir, name);
   writeFileSync(p, lines.map((l) => `${l}\n`).join(''));
