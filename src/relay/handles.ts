@@ -150,7 +150,6 @@ export class HandleSource extends EventEmitter {
   /** copies of what arrived while nobody was reading */
   private early: Buffer[] = [];
   private reading = false;
-  private paused = false;
   private ended = false;
   /** the last view of `buffer` handed out */
   private view: Buffer | undefined;
@@ -163,8 +162,8 @@ export class HandleSource extends EventEmitter {
     super();
     if (buffer) handle.useUserBuffer(buffer);
     handle.onread = (arrayBuffer) => this.onRead(arrayBuffer);
-    // reading starts at once, as a net.Socket's does: what arrives before anyone listens waits
-    // in 'data' copies (the first listener gets them through EventEmitter order) or in the slot
+    // reading starts at once, as a net.Socket's does: what arrives before anyone reads is kept as
+    // copies, which readViews() hands out
     process.nextTick(() => this.resume());
   }
 
@@ -213,13 +212,11 @@ export class HandleSource extends EventEmitter {
   }
 
   pause(): this {
-    this.paused = true;
     this.stopReading();
     return this;
   }
 
   resume(): this {
-    this.paused = false;
     if (this.reading || this.ended || this.destroyed) return this;
     const err = this.handle.readStart();
     if (err === 0) this.reading = true;
@@ -229,10 +226,6 @@ export class HandleSource extends EventEmitter {
       process.nextTick(() => this.emit('error', e));
     }
     return this;
-  }
-
-  get isPaused(): boolean {
-    return this.paused;
   }
 
   /**
