@@ -32,6 +32,11 @@ async function startDaemon(
   extra: (dir: string) => string[] = () => [],
   listen?: string,
 ): Promise<Daemon> {
+  // after-hooks run in the order they were added: the daemon and its children stop before their
+  // directories are removed (a stand-in still writing made the removal fail, and the daemon, never
+  // stopped, kept the test file from exiting)
+  const started: { server?: LeveeServer } = {};
+  t.after(() => started.server?.stop());
   const standinDir = tmpDirFor(t, 'levee-standin-');
   const dir = tmpDirFor(t, 'levee-serve-');
   const rcpthosts = listFile(dir, 'rcpthosts', ['example.org']);
@@ -43,7 +48,7 @@ async function startDaemon(
     serveArgs,
     listen,
   });
-  t.after(() => server.stop());
+  started.server = server;
   return { server, standinDir, dir };
 }
 

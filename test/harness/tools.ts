@@ -100,7 +100,8 @@ export function tmpDir(prefix: string): ScratchDir {
     cleanup() {
       if (removed || process.env.LEVEE_KEEP_TMP) return;
       removed = true;
-      rmSync(dir, { recursive: true, force: true });
+      // a process of the test may still be finishing a file in it: retry briefly (ENOTEMPTY)
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
 }
