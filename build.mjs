@@ -1,6 +1,7 @@
 // Builds dist/levee.cjs: one CommonJS bundle, because a connection should load one file
 // (shared/research/perf.md: many files +10 ms, ESM +15..80 ms). Code that only some configurations
-// need lives in separate entry points that the main bundle require()s lazily (LAZY in build-options.mjs).
+// need lives in separate entry points that the main bundle require()s lazily (LAZY in
+// build-options.mjs).
 import { build } from 'esbuild';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -15,8 +16,7 @@ rmSync('dist', { recursive: true, force: true });
 await build(mainBundle);
 const bundleText = readFileSync('dist/levee.cjs', 'latin1');
 if (/[^\x00-\x7f]/.test(bundleText)) throw new Error('dist/levee.cjs must be ASCII (see build.mjs)');
-const lazyEntries = Object.fromEntries(Object.entries(LAZY));
-await build({ ...common, entryPoints: lazyEntries, outdir: 'dist', outExtension: { '.js': '.cjs' } });
+await build({ ...common, entryPoints: LAZY, outdir: 'dist', outExtension: { '.js': '.cjs' } });
 await build({ ...common, entryPoints: UTILS, outdir: 'dist/utils', outExtension: { '.js': '.cjs' } });
 
 // V8 code cache for the per-connection bundle (bin/levee loads it): made by running one session

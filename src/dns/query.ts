@@ -148,7 +148,7 @@ export class DnsBatch {
 
   constructor(
     private readonly settings: DnsSettings,
-    private readonly pool: ResolverPool = new ResolverPool(settings),
+    private readonly pool: ResolverPool,
     private readonly onClose: () => void = () => undefined,
   ) {
     this.deadline = Date.now() + settings.totalTimeoutMs;

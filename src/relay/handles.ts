@@ -12,6 +12,7 @@
 // instead (io.ts), with the same behaviour. Both paths run in the test suite.
 import { EventEmitter } from 'node:events';
 import { fstatSync } from 'node:fs';
+import type { ChildExit, Downstream } from './io';
 
 /** The StreamBase methods of a libuv stream handle (Pipe, TCP) that levee uses. */
 interface StreamHandle {
@@ -73,7 +74,7 @@ interface Bindings {
 let loaded: Bindings | null | undefined;
 
 /** The handle bindings, or null when levee must use node's public stream modules. */
-export function handleBindings(): Bindings | null {
+function handleBindings(): Bindings | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
   if (process.env.LEVEE_NODE_STREAMS === '1') return null;
@@ -137,18 +138,42 @@ function errnoError(b: Bindings, code: number, syscall: string, path?: string): 
 }
 
 /**
+ * Where the reads into one reused buffer go (fd 0 as a HandleSource, or as io.ts's net.Socket):
+ * to the reader of views, each valid until the reader returns (false pauses reading, and the view
+ * then stays valid until reading resumes); with no reader, as copies to 'data' listeners, or kept
+ * for the next reader.
+ */
+export class ViewSlot {
+  private reader: ((view: Buffer) => boolean) | null = null;
+  private early: Buffer[] = [];
+
+  /** One read; false: pause reading. */
+  deliver(view: Buffer, source: EventEmitter): boolean {
+    if (this.reader) return this.reader(view);
+    const copy = Buffer.from(view);
+    if (source.listenerCount('data') > 0) source.emit('data', copy);
+    else this.early.push(copy);
+    return true;
+  }
+
+  /** From now on reads go to `reader` (null: to 'data' listeners). Returns what came before. */
+  readViews(reader: ((view: Buffer) => boolean) | null): Buffer[] {
+    this.reader = reader;
+    return this.early.splice(0);
+  }
+}
+
+/**
  * The read side of a handle, shaped like the part of a Readable levee uses ('data', 'end', 'error',
- * 'close', pause, resume, destroy). With `buffer`, every read lands in that one buffer: `onView`
- * gets a view valid until it returns (false pauses reading, and the view stays valid until
- * resume()); when no onView is set, 'data' listeners get copies.
+ * 'close', pause, resume, destroy). With `buffer`, every read lands in that one buffer and goes
+ * through `views`; without, each read is a fresh Buffer for the 'data' listeners.
  */
 export class HandleSource extends EventEmitter {
   destroyed = false;
   /** fd 0 and fd 1 are the same socket: TLS can go natively onto this handle (tls.ts) */
   sharesSocketWithOutput = false;
-  private onView: ((view: Buffer) => boolean) | null = null;
-  /** copies of what arrived while nobody was reading */
-  private early: Buffer[] = [];
+  /** set when reading into one reused buffer */
+  readonly views: ViewSlot | undefined;
   private reading = false;
   private ended = false;
   /** the last view of `buffer` handed out */
@@ -160,30 +185,26 @@ export class HandleSource extends EventEmitter {
     private readonly buffer?: Buffer,
   ) {
     super();
-    if (buffer) handle.useUserBuffer(buffer);
+    if (buffer) {
+      handle.useUserBuffer(buffer);
+      this.views = new ViewSlot();
+    }
     handle.onread = (arrayBuffer) => this.onRead(arrayBuffer);
-    // reading starts at once, as a net.Socket's does: what arrives before anyone reads is kept as
-    // copies, which readViews() hands out
+    // reading starts at once, as a net.Socket's does (what arrives before anyone reads waits in
+    // `views`)
     process.nextTick(() => this.resume());
   }
 
   private onRead(arrayBuffer: ArrayBuffer | undefined): void {
     const n = this.b.state[this.b.kReadBytesOrError];
     if (n > 0) {
-      let view: Buffer;
-      if (this.buffer) {
+      if (this.buffer && this.views) {
         // most reads fill the same length (a pipe's 64 KiB): one view object serves them all
         if (this.view?.length !== n) this.view = this.buffer.subarray(0, n);
-        view = this.view;
-      } else if (arrayBuffer) view = Buffer.from(arrayBuffer, this.b.state[this.b.kArrayBufferOffset], n);
-      else return;
-      if (this.onView) {
-        if (!this.onView(view)) this.pause();
-        return;
+        if (!this.views.deliver(this.view, this)) this.pause();
+      } else if (arrayBuffer) {
+        this.emit('data', Buffer.from(arrayBuffer, this.b.state[this.b.kArrayBufferOffset], n));
       }
-      const chunk = this.buffer ? Buffer.from(view) : view;
-      if (this.listenerCount('data') > 0) this.emit('data', chunk);
-      else this.early.push(chunk);
       return;
     }
     if (n === 0) return;
@@ -195,15 +216,6 @@ export class HandleSource extends EventEmitter {
     // nothing more can be read: the descriptor goes (levee serve runs thousands of sessions; the
     // write side, when there is one, is always a handle of its own)
     this.destroy();
-  }
-
-  /**
-   * From now on reads go to `reader` as views of the read buffer (null: back to 'data' events).
-   * Returns what arrived before, as copies.
-   */
-  readViews(reader: ((view: Buffer) => boolean) | null): Buffer[] {
-    this.onView = reader;
-    return this.early.splice(0);
   }
 
   private stopReading(): void {
@@ -366,7 +378,7 @@ function openFd(b: Bindings, fd: number, kind: 'socket' | 'pipe'): StreamHandle 
 }
 
 /** size of the one buffer fd 0 is read into (a pipe holds 64 KiB; a TCP socket may hold more) */
-const READ_BUFFER_BYTES = 256 * 1024;
+export const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
  * fd 0 and fd 1 as handle streams (pipes or sockets, as tcpserver and xinetd give them); null
@@ -388,22 +400,12 @@ export function openClientHandles(): { input: HandleSource; output: HandleSink }
   return { input, output: new HandleSink(b, outHandle) };
 }
 
-export interface SpawnedChild {
-  readonly stdin: HandleSink;
-  readonly stdout: HandleSource;
-  readonly pid: number | undefined;
-  /** resolves with the exit status (code null and signal null: it never started) */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly startError: Error | undefined;
-  kill(signal: NodeJS.Signals): void;
-}
-
 /**
  * Starts argv[0] (looked up in PATH like execvp) with stdin and stdout on pipes and stderr
  * inherited; null when the bindings are not there. A child that cannot start gives startError
  * `spawn <file> <ERRNAME>` (the text node:child_process gives) and an exit of null/null.
  */
-export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv): SpawnedChild | null {
+export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv): Downstream | null {
   const b = handleBindings();
   if (!b) return null;
   const proc = new b.Process();
@@ -411,10 +413,8 @@ export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv
   const stdoutPipe = new b.Pipe(b.pipeSocket);
   const envPairs: string[] = [];
   for (const [k, v] of Object.entries(env)) if (v !== undefined) envPairs.push(`${k}=${v}`);
-  let resolveExit!: (x: { code: number | null; signal: NodeJS.Signals | null }) => void;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-    (r) => (resolveExit = r),
-  );
+  let resolveExit!: (x: ChildExit) => void;
+  const exited = new Promise<ChildExit>((r) => (resolveExit = r));
   const stdin = new HandleSink(b, stdinPipe);
   const stdout = new HandleSource(b, stdoutPipe);
   let running = false;
@@ -441,19 +441,17 @@ export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv
     windowsVerbatimArguments: false,
   });
   let startError: Error | undefined;
-  if (err !== 0) {
+  if (err === 0) running = true;
+  else {
     startError = errnoError(b, err, 'spawn', argv[0]);
     proc.close();
-    resolveExit({ code: null, signal: null });
-  } else running = true;
-  if (startError) {
     stdin.destroy();
     stdout.destroy();
+    resolveExit({ code: null, signal: null });
   }
   return {
-    stdin,
-    stdout,
-    pid: startError ? undefined : proc.pid,
+    input: stdin,
+    output: stdout,
     exited,
     startError,
     kill(signal) {

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import type { SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
-import { HandleSource, spawnWithHandles } from './handles';
+import { HandleSource, READ_BUFFER_BYTES, ViewSlot, spawnWithHandles } from './handles';
 
 /**
  * What levee uses of a byte stream it reads: node's Readables (net.Socket, TLSSocket, a child's
@@ -51,19 +51,13 @@ const CLIENT_HIGH_WATER = 256 * 1024;
 /** most bytes queued for the child's stdin before the body relay waits for it */
 const CHILD_WRITE_AHEAD = 256 * 1024;
 
-/** size of the one buffer fd 0 is read into (a pipe holds 64 KiB; a TCP socket may hold more) */
-const READ_BUFFER_BYTES = 256 * 1024;
+/** the reused-buffer slot of each socket openStdinSocket made */
+const readSlots = new WeakMap<ByteSource, ViewSlot>();
 
-/**
- * Where the reads of a reused-buffer input go. A reader gets a view of the read buffer, valid until
- * it returns, or, when it returns false (reading pauses), until reading is resumed.
- */
-interface ReadSlot {
-  reader: ((view: Buffer) => boolean) | null;
-  /** copies of what arrived while nobody was reading */
-  early: Buffer[];
+/** Where the reads of `input` go when it reads into one reused buffer. */
+function viewSlotOf(input: ByteSource): ViewSlot | undefined {
+  return input instanceof HandleSource ? input.views : readSlots.get(input);
 }
-const readSlots = new WeakMap<ByteSource, ReadSlot>();
 
 /**
  * fd 0 as a socket that reads into one reused buffer (Node's `onread`): a message body then costs
@@ -78,7 +72,7 @@ export function openStdinSocket(): Readable | null {
   } catch {
     return null;
   }
-  const slot: ReadSlot = { reader: null, early: [] };
+  const slot = new ViewSlot();
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   // `onread` in the constructor is Node >= 12 (documented there since 22; @types/node lacks it)
   const options: SocketConstructorOpts & { onread: { buffer: Buffer; callback: (n: number) => boolean } } = {
@@ -89,15 +83,7 @@ export function openStdinSocket(): Readable | null {
     allowHalfOpen: true,
     onread: {
       buffer,
-      callback: (n: number) => {
-        const view = buffer.subarray(0, n);
-        if (slot.reader) return slot.reader(view);
-        // nobody reads reused views now (not attached yet, or TLS over two pipes reads 'data'):
-        // hand out copies
-        if (socket.listenerCount('data') > 0) socket.emit('data', Buffer.from(view));
-        else slot.early.push(Buffer.from(view));
-        return true;
-      },
+      callback: (n: number) => slot.deliver(buffer.subarray(0, n), socket),
     },
   };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -168,10 +154,8 @@ export class ClientIO {
   private paused = false;
   private readonly signal = new Signal();
   private readonly listeners = new Set<() => void>();
-  /** the input's reused-buffer slot (openStdinSocket), while this reads it */
-  private slot: ReadSlot | undefined;
-  /** the input when it is a handle read into a reused buffer (handles.ts) */
-  private viewSource: HandleSource | undefined;
+  /** the input's reused-buffer slot, while this reads it */
+  private views: ViewSlot | undefined;
   /** DATA mode: where arriving chunks go instead of the queue (see pump) */
   private pumping: Pumping | null = null;
 
@@ -188,10 +172,8 @@ export class ClientIO {
    * is dropped: nothing the client sent before the switch may be used (CVE-2011-0411).
    */
   replaceStreams(input: ByteSource, output: ByteSink): void {
-    if (this.slot) this.slot.reader = null;
-    this.slot = undefined;
-    this.viewSource?.readViews(null);
-    this.viewSource = undefined;
+    this.views?.readViews(null);
+    this.views = undefined;
     this.input.removeAllListeners('data');
     this.input.removeAllListeners('end');
     this.input.removeAllListeners('error');
@@ -206,16 +188,8 @@ export class ClientIO {
   }
 
   private attach(input: ByteSource): void {
-    if (input instanceof HandleSource) {
-      this.viewSource = input;
-      for (const c of input.readViews((view) => this.arrived(view, true))) this.arrived(c, false);
-    }
-    const slot = readSlots.get(input);
-    if (slot) {
-      this.slot = slot;
-      for (const c of slot.early.splice(0)) this.arrived(c, false);
-      slot.reader = (view) => this.arrived(view, true);
-    }
+    this.views = viewSlotOf(input);
+    for (const c of this.views?.readViews((view) => this.arrived(view, true)) ?? []) this.arrived(c, false);
     input.on('data', (c: Buffer) => {
       if (!this.arrived(c, false)) input.pause();
     });
@@ -401,7 +375,7 @@ export class ClientIO {
     }
   }
 
-  /** The first queued chunk, or the next one to arrive (DATA mode). */
+  /** The first queued chunk, or the next one to arrive (TLS passthrough). */
   async readChunk(): Promise<Buffer | 'eof'> {
     for (;;) {
       if (this.buf.length) return this.take(this.buf.length);
@@ -456,8 +430,7 @@ export class ClientIO {
       this.output.once('error', () => resolve());
     });
     // stop reading: an open stdin would keep the process alive after the session
-    if (this.slot) this.slot.reader = null;
-    this.viewSource?.readViews(null);
+    this.views?.readViews(null);
     this.input.removeAllListeners('data');
     this.input.pause();
     this.input.destroy();
@@ -507,15 +480,7 @@ export interface Downstream {
 /** Starts the child with stdin/stdout on pipes and stderr inherited (spec §5.2). */
 export function spawnDownstream(argv: readonly string[], env: NodeJS.ProcessEnv): Downstream {
   const handles = spawnWithHandles(argv, env);
-  if (handles) {
-    return {
-      input: handles.stdin,
-      output: handles.stdout,
-      exited: handles.exited,
-      startError: handles.startError,
-      kill: (signal) => handles.kill(signal),
-    };
-  }
+  if (handles) return handles;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const proc: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env });

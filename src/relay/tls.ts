@@ -3,9 +3,9 @@
 // is configured, so a session without TLS never loads OpenSSL bindings.
 //
 // Under tcpserver fd 0 and fd 1 are the same TCP socket: the TLS layer is put directly on stdin's
-// socket handle (native, no copying in JavaScript; handles.ts gives the handle up to a net.Socket). With two pipes (tests), or one socket for both
-// directions (levee serve: the socket must outlive a failed handshake for the plaintext 454), a
-// small Duplex joins the streams instead.
+// socket handle (native, no copying in JavaScript; handles.ts gives the handle up to a
+// net.Socket). With two pipes (tests), or one socket for both directions (levee serve: the socket
+// must outlive a failed handshake for the plaintext 454), a small Duplex joins the streams instead.
 import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import type { SecureContext, TLSSocket } from 'node:tls';

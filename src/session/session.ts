@@ -270,10 +270,8 @@ export class Session {
     };
     try {
       if (!(await this.security.beforeGreeting())) return await this.finish();
-      let checks: Promise<void> | undefined;
       if (!bannerFirst) {
-        checks = connectChecks();
-        await checks;
+        await connectChecks();
         await this.earlytalker();
       }
       if (this.decision.rejecting && this.grace === Grace.None) {
@@ -285,7 +283,7 @@ export class Session {
         if (!ok) return await this.finish();
       }
       // with the banner first, the connection filters start once it is out
-      await (checks ?? connectChecks());
+      if (bannerFirst) await connectChecks();
       await this.commandLoop();
     } catch (e) {
       if (!(e instanceof Interrupted)) throw e;
