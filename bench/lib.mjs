@@ -42,6 +42,12 @@ export function snapshotLevee() {
     if (f.endsWith('.cjs') || f.endsWith('.cjs.cache'))
       copyFileSync(join(REPO, 'dist', f), join(root, 'dist', f));
   }
+  // the native spawn helper (native/spawn.c), when `npm install` built it
+  const helper = join(REPO, 'build', 'Release', 'levee_spawn.node');
+  if (existsSync(helper)) {
+    mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+    copyFileSync(helper, join(root, 'build', 'Release', 'levee_spawn.node'));
+  }
   return statSync(join(root, 'dist', 'levee.cjs')).size;
 }
 

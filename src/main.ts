@@ -5,13 +5,13 @@ import { loadOptions, ConfigError, needsChild, type OptionState } from './option
 import type { OptionValues } from './options/table';
 import { Logger, Transcript } from './log';
 import { version } from '../package.json';
-import { Session } from './session/session';
+import { Session, childStartsAtOnce } from './session/session';
 import { childEnvironment, remoteFromEnv, UNKNOWN_IP, DEFAULT_PATH } from './session/facts';
 import { relayGranted, rcpthostsFiles, morercpthostsFiles } from './filters/relay';
 import type { ConnectionFacts } from './filters/types';
 import { Dns, dnsSettingsFromOptions } from './dns';
 import { ownTlsConfigured, serverContext } from './relay/tls';
-import { openStdinSocket } from './relay/io';
+import { openStdinSocket, spawnDownstream } from './relay/io';
 import { openClientHandles } from './relay/handles';
 import { writeLineSync } from './log/stderr';
 import { dropPrivileges } from './auth/privileges';
@@ -154,15 +154,21 @@ async function runWrapper(
   const authRelay =
     ['ondemand', 'ondemand-encrypted', 'always', 'always-encrypted'].includes(o['smtp-auth-level']) &&
     (rcpthostsFiles(o).length > 0 || morercpthostsFiles(o).length > 0);
+  const childEnv = () =>
+    childEnvironment(env, { grantRelay: authRelay || relayGranted(o, facts, log), resolvedIp });
+  const childEnvNeedsFacts =
+    o['rdns-relay-entry'].length > 0 || o['rdns-relay-file'].length > 0 || remote.hostname !== '';
+  // started before fd 0/1 and the session are set up: the child's own start-up (its exec, its
+  // banner) runs meanwhile. Its output is read from the next tick on, when the session listens.
+  const started = childStartsAtOnce(o, childEnvNeedsFacts) ? spawnDownstream(child, childEnv()) : undefined;
   // fd 0/1 as libuv handles (no node:net/stream: handles.ts); node's streams where that cannot be
   const client = openClientHandles();
   const session = new Session({
     o,
     child,
-    childEnv: () =>
-      childEnvironment(env, { grantRelay: authRelay || relayGranted(o, facts, log), resolvedIp }),
-    childEnvNeedsFacts:
-      o['rdns-relay-entry'].length > 0 || o['rdns-relay-file'].length > 0 || remote.hostname !== '',
+    started,
+    childEnv,
+    childEnvNeedsFacts,
     facts,
     factsReady: () => (factsLookup ??= lookUpFacts()),
     log,

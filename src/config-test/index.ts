@@ -18,6 +18,7 @@ import {
   checkDnsLists,
   checkGraylist,
   checkRelaySources,
+  checkSpawnHelper,
   checkSyslog,
   checkTls,
 } from './service-checks';
@@ -122,6 +123,7 @@ export async function runChecks(report: Report, o: OptionValues, child: readonly
   const env = testEnvironment();
   checkIdentity(report, o);
   checkBinary(report);
+  checkSpawnHelper(report);
   if (child.length > 0) {
     const capabilities = await probeChild(child, env);
     judgeCapabilities(report, o, child.join(' '), capabilities);

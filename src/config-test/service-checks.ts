@@ -15,6 +15,7 @@ import {
 import { checkCdb } from './cdb-check';
 import { checkGraylistTree } from './tree-checks';
 import type { Report } from './report';
+import { NATIVE_SPAWN_FILE, loadHelper } from '../relay/native-spawn';
 
 const QMAIL_RCPTHOSTS = '/var/qmail/control/rcpthosts';
 const QMAIL_MORERCPTHOSTS = '/var/qmail/control/morercpthosts.cdb';
@@ -64,6 +65,23 @@ export function checkSyslog(report: Report, o: OptionValues, devLog = '/dev/log'
     report.warning(
       `No syslog socket at ${devLog}: log lines will be lost. Is a syslog daemon running?`,
       'log-target',
+    );
+  }
+}
+
+/**
+ * The native spawn helper (native/spawn.c) starts each connection's child a few ms sooner than
+ * libuv's fork; it is optional, so a machine without it only gets a warning.
+ */
+export function checkSpawnHelper(report: Report, file = NATIVE_SPAWN_FILE): void {
+  const { helper, why } = loadHelper(file);
+  if (helper) {
+    report.success(`Native spawn helper loaded (children start with posix_spawn): ${file}`, undefined, true);
+  } else if (process.env.LEVEE_NATIVE_SPAWN === '0') {
+    report.info("LEVEE_NATIVE_SPAWN=0: children start with libuv's fork-based spawn.");
+  } else {
+    report.warning(
+      `The native spawn helper cannot be loaded (${why}): each connection's child starts a few ms later. Build it with "npm rebuild levee" (needs a C compiler, make and python3).`,
     );
   }
 }

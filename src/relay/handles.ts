@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { fstatSync } from 'node:fs';
 import type { ChildExit, Downstream } from './io';
+import { nativeSpawn, nativeSpawnHelper, type NativeChild } from './native-spawn';
 
 /** The StreamBase methods of a libuv stream handle (Pipe, TCP) that levee uses. */
 interface StreamHandle {
@@ -69,24 +70,34 @@ interface Bindings {
   UV_EOF: number;
   errname: (code: number) => string;
   signals: Readonly<Record<string, number>>;
+  errno: Readonly<Record<string, number>>;
 }
 
 let loaded: Bindings | null | undefined;
+
+/** LEVEE_NODE_STREAMS=1, or process.binding would print its deprecation: the public modules */
+function handlesRefused(): boolean {
+  return (
+    process.env.LEVEE_NODE_STREAMS === '1' ||
+    process.execArgv.includes('--pending-deprecation') ||
+    process.env.NODE_PENDING_DEPRECATION === '1'
+  );
+}
 
 /** The handle bindings, or null when levee must use node's public stream modules. */
 function handleBindings(): Bindings | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
-  if (process.env.LEVEE_NODE_STREAMS === '1') return null;
-  if (process.execArgv.includes('--pending-deprecation') || process.env.NODE_PENDING_DEPRECATION === '1')
-    return null;
+  if (handlesRefused()) return null;
   try {
     const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
     const pipe = binding('pipe_wrap');
     const tcp = binding('tcp_wrap');
     const stream = binding('stream_wrap');
     const uv = binding('uv');
-    const constants = binding('constants') as { os?: { signals?: Record<string, number> } };
+    const constants = binding('constants') as {
+      os?: { signals?: Record<string, number>; errno?: Record<string, number> };
+    };
     const b = {
       Pipe: pipe.Pipe,
       TCP: tcp.TCP,
@@ -102,6 +113,7 @@ function handleBindings(): Bindings | null {
       UV_EOF: uv.UV_EOF,
       errname: uv.errname,
       signals: constants.os?.signals,
+      errno: constants.os?.errno,
     };
     const fns = [b.Pipe, b.TCP, b.Process, b.WriteWrap, b.ShutdownWrap, b.errname];
     const nums = [
@@ -117,6 +129,7 @@ function handleBindings(): Bindings | null {
       nums.every((n) => typeof n === 'number') &&
       b.state instanceof Int32Array &&
       typeof b.signals?.SIGTERM === 'number' &&
+      typeof b.errno?.ENOEXEC === 'number' &&
       typeof (b.Pipe as { prototype?: { useUserBuffer?: unknown } }).prototype?.useUserBuffer === 'function'
     ) {
       loaded = b as unknown as Bindings;
@@ -381,6 +394,18 @@ function openFd(b: Bindings, fd: number, kind: 'socket' | 'pipe'): StreamHandle 
 export const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
+ * The buffer fd 0 is read into: the one bin/levee read the bundle and its code cache into, when it
+ * left it on this module (its pages are already faulted in, ~10 µs each on some VMs), else a new
+ * one. Taken once.
+ */
+export function clientReadBuffer(): Buffer {
+  const m = module as { leveeReadBuffer?: unknown };
+  const b = m.leveeReadBuffer;
+  m.leveeReadBuffer = undefined;
+  return Buffer.isBuffer(b) && b.length >= READ_BUFFER_BYTES ? b : Buffer.allocUnsafe(READ_BUFFER_BYTES);
+}
+
+/**
  * fd 0 and fd 1 as handle streams (pipes or sockets, as tcpserver and xinetd give them); null
  * when the bindings are not there or either fd is something else (a file, a terminal).
  */
@@ -394,7 +419,7 @@ export function openClientHandles(): { input: HandleSource; output: HandleSink }
   const inHandle = openFd(b, 0, inFd.kind);
   const outHandle = inHandle && openFd(b, 1, outFd.kind);
   if (!inHandle || !outHandle) throw new Error('unable to open the client connection (fd 0/1)');
-  const input = new HandleSource(b, inHandle, Buffer.allocUnsafe(READ_BUFFER_BYTES));
+  const input = new HandleSource(b, inHandle, clientReadBuffer());
   // tcpserver's fd 0 and fd 1 are one socket (the same inode); a test's two socketpairs are not
   input.sharesSocketWithOutput = inFd.kind === 'socket' && inFd.dev === outFd.dev && inFd.ino === outFd.ino;
   return { input, output: new HandleSink(b, outHandle) };
@@ -403,16 +428,68 @@ export function openClientHandles(): { input: HandleSource; output: HandleSink }
 /**
  * Starts argv[0] (looked up in PATH like execvp) with stdin and stdout on pipes and stderr
  * inherited; null when the bindings are not there. A child that cannot start gives startError
- * `spawn <file> <ERRNAME>` (the text node:child_process gives) and an exit of null/null.
+ * `spawn <file> <ERRNAME>` (the text node:child_process gives) and an exit of null/null. The
+ * native helper (native-spawn.ts) starts it when it is built; libuv's fork-based spawn otherwise.
  */
 export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv): Downstream | null {
+  if (handlesRefused()) return null;
+  const envPairs: string[] = [];
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) envPairs.push(`${k}=${v}`);
+  const helper = nativeSpawnHelper();
+  // the child first, the bindings while it starts
+  const child = helper ? nativeSpawn(helper, argv, envPairs) : undefined;
   const b = handleBindings();
-  if (!b) return null;
+  if (!b) {
+    // not expected where the helper loads (the same Node); the public modules start it again
+    if (typeof child === 'object') child.kill('SIGKILL');
+    return null;
+  }
+  if (typeof child === 'object') return nativeDownstream(b, child);
+  // ENOEXEC: a script without #! line, which libuv's execvp hands to /bin/sh
+  if (child !== undefined && child !== -b.errno.ENOEXEC) return failedDownstream(b, child, argv[0]);
+  return uvSpawn(b, argv, envPairs);
+}
+
+function nativeDownstream(b: Bindings, child: NativeChild): Downstream {
+  const stdinPipe = new b.Pipe(b.pipeSocket);
+  const stdoutPipe = new b.Pipe(b.pipeSocket);
+  stdinPipe.open(child.stdinFd);
+  stdoutPipe.open(child.stdoutFd);
+  const stdin = new HandleSink(b, stdinPipe);
+  const stdout = new HandleSource(b, stdoutPipe);
+  const exited = child.exited.then(({ code, signal }): ChildExit => {
+    // as node:child_process does: nobody reads the child's stdin any more
+    stdin.destroy();
+    return { code, signal: signal ? signalName(b, signal) : null };
+  });
+  return { input: stdin, output: stdout, exited, startError: undefined, kill: (s) => child.kill(s) };
+}
+
+/** a child that could not start: its error, ended at once */
+function failedDownstream(b: Bindings, err: number, file: string): Downstream {
+  const stdin = new HandleSink(b, new b.Pipe(b.pipeSocket));
+  const stdout = new HandleSource(b, new b.Pipe(b.pipeSocket));
+  stdin.destroy();
+  stdout.destroy();
+  return {
+    input: stdin,
+    output: stdout,
+    exited: Promise.resolve({ code: null, signal: null }),
+    startError: errnoError(b, err, 'spawn', file),
+    kill() {},
+  };
+}
+
+function signalName(b: Bindings, n: number): NodeJS.Signals | null {
+  for (const [name, value] of Object.entries(b.signals)) if (value === n) return name as NodeJS.Signals;
+  return null;
+}
+
+/** libuv's spawn (fork + exec), on a Process handle */
+function uvSpawn(b: Bindings, argv: readonly string[], envPairs: string[]): Downstream {
   const proc = new b.Process();
   const stdinPipe = new b.Pipe(b.pipeSocket);
   const stdoutPipe = new b.Pipe(b.pipeSocket);
-  const envPairs: string[] = [];
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) envPairs.push(`${k}=${v}`);
   let resolveExit!: (x: ChildExit) => void;
   const exited = new Promise<ChildExit>((r) => (resolveExit = r));
   const stdin = new HandleSink(b, stdinPipe);
@@ -440,20 +517,25 @@ export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv
     windowsHide: false,
     windowsVerbatimArguments: false,
   });
-  let startError: Error | undefined;
-  if (err === 0) running = true;
-  else {
-    startError = errnoError(b, err, 'spawn', argv[0]);
+  if (err !== 0) {
     proc.close();
     stdin.destroy();
     stdout.destroy();
     resolveExit({ code: null, signal: null });
+    return {
+      input: stdin,
+      output: stdout,
+      exited,
+      startError: errnoError(b, err, 'spawn', argv[0]),
+      kill() {},
+    };
   }
+  running = true;
   return {
     input: stdin,
     output: stdout,
     exited,
-    startError,
+    startError: undefined,
     kill(signal) {
       if (running) proc.kill(b.signals[signal] ?? b.signals.SIGTERM);
     },

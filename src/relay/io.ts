@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fstatSync } from 'node:fs';
 import type { SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
-import { HandleSource, READ_BUFFER_BYTES, ViewSlot, spawnWithHandles } from './handles';
+import { HandleSource, ViewSlot, clientReadBuffer, spawnWithHandles } from './handles';
 
 /**
  * What levee uses of a byte stream it reads: node's Readables (net.Socket, TLSSocket, a child's
@@ -73,7 +73,7 @@ export function openStdinSocket(): Readable | null {
     return null;
   }
   const slot = new ViewSlot();
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const buffer = clientReadBuffer();
   // `onread` in the constructor is Node >= 12 (documented there since 22; @types/node lacks it)
   const options: SocketConstructorOpts & { onread: { buffer: Buffer; callback: (n: number) => boolean } } = {
     fd: 0,

@@ -48,6 +48,8 @@ export interface SessionDeps {
   optionState?: OptionState;
   /** connects the downstream some other way (proxy mode); default: spawn `child` on pipes */
   downstream?: (env: NodeJS.ProcessEnv) => Downstream;
+  /** the child, when the caller has already started it (wrapper mode, `childStartsAtOnce`) */
+  started?: Downstream;
   /** the child's environment (fixed up, §5.1); called once the connection facts are known */
   childEnv: () => NodeJS.ProcessEnv;
   /** true when the child's environment depends on the rDNS name (rdns-relay-*) */
@@ -65,6 +67,15 @@ export interface SessionDeps {
   dns: () => Dns;
   /** called with every byte that crosses levee, for full-log-dir transcripts */
   trace?: (direction: TraceDirection, data: Buffer) => void;
+}
+
+/**
+ * The child starts with the session unless a connection rejection could mean it never starts
+ * (grace NONE, §2.3) or its environment waits for the rDNS name; its start-up then overlaps with
+ * levee's own and with the connection filters' DNS queries.
+ */
+export function childStartsAtOnce(o: OptionValues, childEnvNeedsFacts: boolean): boolean {
+  return graceFor(o) !== Grace.None && !childEnvNeedsFacts;
 }
 
 export type TraceDirection =
@@ -255,9 +266,7 @@ export class Session {
       this.connTimer = setTimeout(() => this.onTimeout(), o['connection-timeout-secs'] * 1000);
     this.touch();
     const configDir = o['config-dir'].length > 0;
-    // the child starts at once unless a connection rejection could mean it never starts (grace
-    // NONE): its start-up then overlaps with the connection filters' DNS queries
-    if (this.grace !== Grace.None && !this.deps.childEnvNeedsFacts) this.startChild();
+    if (childStartsAtOnce(o, this.deps.childEnvNeedsFacts)) this.startChild();
     // Nothing the connection filters decide can change the banner when the child is already
     // running (grace is not NONE) and there is no earlytalker delay: the banner then goes out as
     // soon as the child sends it, and the rDNS and DNSBL answers arrive while the client reads it
@@ -293,9 +302,11 @@ export class Session {
   }
 
   private startChild(): void {
-    const down = this.deps.downstream
-      ? this.deps.downstream(this.deps.childEnv())
-      : spawnDownstream(this.deps.child, this.deps.childEnv());
+    const down =
+      this.deps.started ??
+      (this.deps.downstream
+        ? this.deps.downstream(this.deps.childEnv())
+        : spawnDownstream(this.deps.child, this.deps.childEnv()));
     this.child = new ChildIO(down, (c, filtered) => {
       this.touch();
       this.deps.trace?.(filtered ? 'FROM CHILD, FILTERED' : 'FROM CHILD TO REMOTE', c);

@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   childEnv,
@@ -12,6 +12,7 @@ import {
   LEVEE_BIN,
   needTools,
   QMAIL_STANDIN,
+  REPO,
   startDnsServers,
   tmpDirFor,
 } from '../harness';
@@ -79,6 +80,27 @@ describe('levee --config-test', () => {
     const child = r.lines.findIndex((l) => l.includes('TLS support'));
     const file = r.lines.findIndex((l) => l.startsWith('SUCCESS(qmail-rcpthosts-file)'));
     assert.ok(child > 0 && file > child);
+  });
+
+  test('the native spawn helper that npm install built is found next to the bundle', async (t) => {
+    const file = join(REPO, 'build', 'Release', 'levee_spawn.node');
+    if (!existsSync(file)) {
+      if (process.env.CI) throw new Error(`CI must build the native spawn helper (${file})`);
+      t.skip(`native spawn helper not built (npm install builds it): ${file}`);
+      return;
+    }
+    const s = setup(t);
+    const args = ['--config-test', '--qmail-rcpthosts-file', s.rcpthosts, '--log-level=verbose', ...s.child];
+    const r = await runLevee(args, s.env);
+    assert.ok(
+      r.lines.includes(`SUCCESS: Native spawn helper loaded (children start with posix_spawn): ${file}`),
+      r.stderr,
+    );
+    const off = await runLevee(args, { ...s.env, LEVEE_NATIVE_SPAWN: '0' });
+    assert.ok(
+      off.lines.includes("INFO: LEVEE_NATIVE_SPAWN=0: children start with libuv's fork-based spawn."),
+      off.stderr,
+    );
   });
 
   test('the child is really asked: STARTTLS and AUTH in its EHLO reply are seen', async (t) => {

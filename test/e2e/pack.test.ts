@@ -39,6 +39,9 @@ test(
       'dist/config-test.cjs',
       'dist/utils/levee-replay.cjs',
       'docs/levee.8',
+      'binding.gyp',
+      'native/spawn.c',
+      'native/install.mjs',
       'config.example',
       'UPGRADING.md',
     ]) {
@@ -78,6 +81,8 @@ test(
     const ct = run(join(bin, 'levee'), ['--config-test', '--qmail-rcpthosts-file', rcpthosts, '/bin/true']);
     assert.match(ct.stderr, /SUCCESS\(qmail-rcpthosts-file\): Opened for reading: /);
     assert.match(ct.stderr, /ERROR: Command returned no output: \/bin\/true/);
+    // npm install built the native spawn helper (native/install.mjs): no warning about it
+    assert.doesNotMatch(ct.stderr, /native spawn helper cannot be loaded/);
     assert.equal(ct.status, 1);
 
     const d2p = run(join(bin, 'levee-domain2path'), ['mail.example.com']);

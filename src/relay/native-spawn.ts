@@ -1,0 +1,121 @@
+// The optional native spawn helper (native/spawn.c, built at install into build/Release): starts
+// the child with posix_spawn instead of libuv's fork. On a Node-sized process fork costs 4-6 ms on
+// the virtual machines measured (page tables copied, the parent's pages faulted again after it)
+// against ~1 ms; levee pays it once per connection. handles.ts uses this when it loads and falls
+// back to libuv's spawn when it does not (not built, LEVEE_NATIVE_SPAWN=0, an ENOEXEC script).
+//
+// Exit statuses come from SIGCHLD: while a helper-started child runs, a listener reaps it by pid
+// (waitpid WNOHANG; children that libuv started are left to libuv), and a timer holds the event
+// loop open as libuv's process handle would. The helper needs none of handles.ts's bindings, so the
+// child starts before they are loaded.
+import { join } from 'node:path';
+
+interface NativeHelper {
+  /** [pid, stdin write fd, stdout read fd], or a negative errno */
+  spawn(
+    file: string,
+    argv: readonly string[],
+    envPairs: readonly string[],
+  ): [number, number, number] | number;
+  /** null while running; [exit code or -1, signal number or 0]; or a negative errno */
+  reap(pid: number): [number, number] | number | null;
+}
+
+/** what the helper reports when a child ends: an exit code, or the number of the signal */
+export interface NativeExit {
+  code: number | null;
+  signal: number;
+}
+
+export interface NativeChild {
+  pid: number;
+  stdinFd: number;
+  stdoutFd: number;
+  exited: Promise<NativeExit>;
+  /** signals the child while it has not been reaped (so never a recycled pid) */
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** the compiled helper, next to dist/ in the package (bin/levee runs dist/levee.cjs) */
+export const NATIVE_SPAWN_FILE = join(__dirname, '..', 'build', 'Release', 'levee_spawn.node');
+
+let helper: NativeHelper | null | undefined;
+
+/** The helper, or null when levee uses libuv's spawn (with why, for --config-test). */
+export function nativeSpawnHelper(): NativeHelper | null {
+  if (helper === undefined) helper = loadHelper().helper;
+  return helper;
+}
+
+export function loadHelper(file = NATIVE_SPAWN_FILE): { helper: NativeHelper | null; why: string } {
+  if (process.env.LEVEE_NATIVE_SPAWN === '0') return { helper: null, why: 'LEVEE_NATIVE_SPAWN=0' };
+  try {
+    const mod = { exports: {} as Partial<NativeHelper> };
+    process.dlopen(mod, file);
+    const h = mod.exports;
+    if (typeof h.spawn === 'function' && typeof h.reap === 'function')
+      return { helper: h as NativeHelper, why: '' };
+    return { helper: null, why: `${file} is not levee's spawn helper` };
+  } catch (e) {
+    return { helper: null, why: (e as Error).message.split('\n')[0] };
+  }
+}
+
+const running = new Map<number, { h: NativeHelper; done: (exit: NativeExit) => void }>();
+let keepAlive: NodeJS.Timeout | undefined;
+
+function reapChildren(): void {
+  for (const [pid, { h, done }] of running) {
+    const r = h.reap(pid);
+    if (r === null) continue;
+    running.delete(pid);
+    // a negative errno (ECHILD: reaped elsewhere) leaves the status unknown
+    done(typeof r === 'number' ? { code: null, signal: 0 } : { code: r[1] ? null : r[0], signal: r[1] });
+  }
+  if (running.size === 0) {
+    process.removeListener('SIGCHLD', reapChildren);
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+  }
+}
+
+/**
+ * Starts argv with the helper: the child on two fresh pipes (levee's ends returned, close-on-exec),
+ * or a negative errno when it could not start.
+ */
+export function nativeSpawn(
+  h: NativeHelper,
+  argv: readonly string[],
+  envPairs: readonly string[],
+): NativeChild | number {
+  let r: [number, number, number] | number;
+  try {
+    r = h.spawn(argv[0], argv, envPairs);
+  } catch {
+    r = -22; // EINVAL: an argument the helper cannot pass (a NUL byte)
+  }
+  if (typeof r === 'number') return r;
+  const [pid, stdinFd, stdoutFd] = r;
+  const exited = new Promise<NativeExit>((done) => running.set(pid, { h, done }));
+  if (running.size === 1) {
+    // set up after the child started (it is on the connection's critical path): a child that
+    // ended before the listener was there is found by the sweep right after
+    process.on('SIGCHLD', reapChildren);
+    keepAlive = setInterval(() => {}, 0x7fffffff);
+    reapChildren();
+  }
+  return {
+    pid,
+    stdinFd,
+    stdoutFd,
+    exited,
+    kill(signal) {
+      if (!running.has(pid)) return;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone meanwhile: its SIGCHLD is on the way
+      }
+    },
+  };
+}
