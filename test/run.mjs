@@ -2,7 +2,8 @@
 //   node test/run.mjs            all suites
 //   node test/run.mjs unit e2e   only those folders (test/<name>/*.test.ts)
 //   TEST_FILTER=regex            only files whose path matches
-// The relay, fault and TLS suites then run a second time with LEVEE_NODE_STREAMS=1 (see below).
+// The relay, fault and TLS suites then run a second time with LEVEE_NODE_STREAMS=1, and the suites
+// about the child once more with LEVEE_NATIVE_SPAWN=0 (see below).
 // NODE_EXTRA_CA_CERTS is removed: it adds ~70 ms to every node start (shared/research/perf.md), and
 // tests start levee hundreds of times; tcpserver in production does not have it either.
 import { readdirSync, existsSync } from 'node:fs';
@@ -58,5 +59,14 @@ if (fallbackFiles.length && process.env.LEVEE_NODE_STREAMS !== '1') {
   console.log(`# again with LEVEE_NODE_STREAMS=1 (node's stream modules): ${fallbackFiles.join(' ')}`);
   const fallbackStatus = runFiles(fallbackFiles, { LEVEE_NODE_STREAMS: '1' });
   status = status || fallbackStatus;
+}
+// The child is started by the native spawn helper (native/spawn.c) when it is built, by libuv's
+// spawn otherwise: the suites about the child run once more on libuv's.
+const UV_SPAWN_SUITES = /[/\\](wrapper-relay|wrapper-faults|wrapper-grace)\.test\.ts$/;
+const uvSpawnFiles = files.filter((f) => UV_SPAWN_SUITES.test(f));
+if (uvSpawnFiles.length && process.env.LEVEE_NATIVE_SPAWN !== '0' && process.env.LEVEE_NODE_STREAMS !== '1') {
+  console.log(`# again with LEVEE_NATIVE_SPAWN=0 (libuv's spawn): ${uvSpawnFiles.join(' ')}`);
+  const uvStatus = runFiles(uvSpawnFiles, { LEVEE_NATIVE_SPAWN: '0' });
+  status = status || uvStatus;
 }
 process.exit(status);

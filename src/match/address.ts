@@ -6,7 +6,7 @@
 // closing `>` are ignored). One deliberate difference: inside a quoted local part spamdyke also keeps
 // control characters, DEL and any backslash-escaped byte; levee drops those that are not printable
 // ASCII, so a parsed address only ever holds characters 0x20–0x7e.
-import { examineEntry } from './rdns';
+import { asciiLower, examineEntry } from './rdns';
 
 export interface ParsedAddress {
   local: string;
@@ -22,10 +22,6 @@ const ATEXT = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.!#
 const KEPT_IN_LOCAL = '",:;[]\\';
 const DROPPED_IN_DOMAIN = '",;[]\\';
 const TRIM_STOPS = ',:;[]\\';
-
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
 
 /** One-character membership; '' (past the end) and 8-bit characters are never members. */
 function isIn(set: string, c: string): boolean {

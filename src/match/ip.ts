@@ -18,6 +18,7 @@
 // `:` matches everyone". IPv6 entries match only IPv6 clients; a v4-mapped client (`::ffff:a.b.c.d`) is
 // an IPv4 client and matches IPv4 entries. A leading `:`, `info@` and `=name` work for IPv6 clients too.
 import type { IPv6 } from 'ipaddr.js';
+import { asciiLower } from './rdns';
 
 // ipaddr.js is loaded on the first IPv6 address or entry only: most connections and most list
 // lines are IPv4, and levee starts once per connection (the bundle keeps it external).
@@ -86,10 +87,6 @@ function parseClient(ip: string): ParsedClient | null {
   cachedIp = ip;
   cachedClient = parsed;
   return parsed;
-}
-
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 // ---- IPv6 entries (levee extension) --------------------------------------------------------------

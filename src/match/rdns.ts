@@ -1,8 +1,17 @@
 // rDNS name entries (spec §4.2), rDNS directory trees (§4.3) and the domain2path / domainsplit
 // utilities (§7). Also spamdyke's generic `examine_entry`, which the address matcher shares.
 
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+/**
+ * ASCII-only lower-casing (C's tolower in the "C" locale: 8-bit bytes stay as they are). Returns
+ * `s` itself when it has no capital, as most list lines have none: each list line of every
+ * connection passes through here, and a replace() would allocate for each.
+ */
+export function asciiLower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  }
+  return s;
 }
 
 /**

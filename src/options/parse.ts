@@ -254,6 +254,9 @@ export function applyValue(state: OptionState, def: OptionDef, raw: string | und
   state.origin.set(name, where);
 }
 
+/** the value of each list option that is empty: one frozen array (most of ~90 lists are empty) */
+const EMPTY_LIST: readonly string[] = Object.freeze([]);
+
 /** The typed values: what was set, defaults for the rest (an enum reset with `!!!` gets its default). */
 export function finish(state: OptionState): OptionValues {
   const out: Record<string, unknown> = {};
@@ -261,7 +264,9 @@ export function finish(state: OptionState): OptionValues {
     const value = state.values.get(def.name);
     if (def.kind === 'enum') out[def.name] = value ?? def.default;
     else if (def.kind === 'enums' || def.kind === 'list') {
-      out[def.name] = value !== undefined ? [...(value as string[])] : [...((def.default as string[]) ?? [])];
+      // a copy: the parser's state goes on changing (config files, config-dir)
+      const list = (value ?? def.default ?? EMPTY_LIST) as readonly string[];
+      out[def.name] = list.length === 0 ? EMPTY_LIST : [...list];
     } else out[def.name] = value;
   }
   return out as OptionValues;
