@@ -119,6 +119,9 @@ static int start(const char *file, char **argv, char **envp, pid_t *pid, int *in
     close(in[1]);
     return rc;
   }
+  /* a message body goes to the child through `in`: a 256 KiB pipe takes one of levee's reads
+   * whole (the default 64 KiB splits it into several writes and wake-ups); not fatal if refused */
+  fcntl(in[1], F_SETPIPE_SZ, 256 * 1024);
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   sigset_t all, none;

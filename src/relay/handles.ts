@@ -1,5 +1,6 @@
 // Wrapper mode's I/O straight on libuv's stream handles: fd 0/1 and the child's two pipes, and the
-// child itself, without node:net, node:stream and node:child_process. Those three modules cost
+// child itself (started by the native helper, native-spawn.ts, or on a libuv Process handle),
+// without node:net, node:stream and node:child_process. Those three modules cost
 // ~10 ms of every connection's start-up to load (a node script spawning `cat` through
 // child_process reaches the child's first byte ~9 ms after `node -e 0` would have exited; through
 // the handles here it is there before) and a share of every idle connection's memory. levee needs
@@ -11,7 +12,7 @@
 // (--pending-deprecation), or LEVEE_NODE_STREAMS=1 asks for it, levee uses node's public modules
 // instead (io.ts), with the same behaviour. Both paths run in the test suite.
 import { EventEmitter } from 'node:events';
-import { fstatSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import type { ChildExit, Downstream } from './io';
 import { nativeSpawn, nativeSpawnHelper, type NativeChild } from './native-spawn';
 
@@ -441,7 +442,11 @@ export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv
   const b = handleBindings();
   if (!b) {
     // not expected where the helper loads (the same Node); the public modules start it again
-    if (typeof child === 'object') child.kill('SIGKILL');
+    if (typeof child === 'object') {
+      child.kill('SIGKILL');
+      closeSync(child.stdinFd);
+      closeSync(child.stdoutFd);
+    }
     return null;
   }
   if (typeof child === 'object') return nativeDownstream(b, child);
@@ -465,10 +470,14 @@ function nativeDownstream(b: Bindings, child: NativeChild): Downstream {
   return { input: stdin, output: stdout, exited, startError: undefined, kill: (s) => child.kill(s) };
 }
 
-/** a child that could not start: its error, ended at once */
-function failedDownstream(b: Bindings, err: number, file: string): Downstream {
-  const stdin = new HandleSink(b, new b.Pipe(b.pipeSocket));
-  const stdout = new HandleSource(b, new b.Pipe(b.pipeSocket));
+/** a child that could not start: its error, ended at once (its unused pipes closed) */
+function failedDownstream(
+  b: Bindings,
+  err: number,
+  file: string,
+  stdin = new HandleSink(b, new b.Pipe(b.pipeSocket)),
+  stdout = new HandleSource(b, new b.Pipe(b.pipeSocket)),
+): Downstream {
   stdin.destroy();
   stdout.destroy();
   return {
@@ -519,16 +528,7 @@ function uvSpawn(b: Bindings, argv: readonly string[], envPairs: string[]): Down
   });
   if (err !== 0) {
     proc.close();
-    stdin.destroy();
-    stdout.destroy();
-    resolveExit({ code: null, signal: null });
-    return {
-      input: stdin,
-      output: stdout,
-      exited,
-      startError: errnoError(b, err, 'spawn', argv[0]),
-      kill() {},
-    };
+    return failedDownstream(b, err, argv[0], stdin, stdout);
   }
   running = true;
   return {

@@ -2,7 +2,7 @@
 // behind and never with a 250 for a message the child did not accept.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWrapper, dataSection, sleep, tmpDirFor } from '../harness';
 
@@ -174,6 +174,25 @@ describe('the child fails', () => {
         ),
       w.logLines().join('\n'),
     );
+  });
+});
+
+describe('unusual children', () => {
+  test('a child that is a shell script without a #! line still runs (execvp hands it to /bin/sh)', async (t) => {
+    const dir = tmpDirFor(t, 'levee-script-');
+    const script = join(dir, 'smtpd-script');
+    // posix_spawn refuses it (ENOEXEC): levee falls back to libuv's spawn, whose execvp runs sh
+    writeFileSync(script, 'printf "220 script ready\\r\\n"; read line; printf "221 script bye\\r\\n"\n', {
+      mode: 0o755,
+    });
+    const w = await startWrapper(t, [], { child: [script] });
+    if (!w) return;
+    const c = await w.connect('127.0.0.1');
+    assert.equal((await c.readReply()).lines.join(), '220 script ready');
+    assert.equal((await c.command('QUIT')).lines.join(), '221 script bye');
+    await c.expectClosed();
+    const [conn] = await ended(w);
+    assert.equal(conn.status, 0);
   });
 });
 
