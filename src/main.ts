@@ -9,7 +9,7 @@ import { Session, childStartsAtOnce } from './session/session';
 import { childEnvironment, remoteFromEnv, UNKNOWN_IP, DEFAULT_PATH } from './session/facts';
 import { relayGranted, rcpthostsFiles, morercpthostsFiles } from './filters/relay';
 import type { ConnectionFacts } from './filters/types';
-import { Dns, dnsSettingsFromOptions } from './dns';
+import { Dns, dnsOptionsOf, dnsSettingsFromOptions } from './dns';
 import { ownTlsConfigured, serverContext } from './relay/tls';
 import { openStdinSocket, spawnDownstream } from './relay/io';
 import { openClientHandles } from './relay/handles';
@@ -122,8 +122,7 @@ async function runWrapper(
     }
   }
   let dns: Dns | undefined;
-  const getDns = () =>
-    (dns ??= new Dns(dnsSettingsFromOptions({ ...o, 'dns-timeout-set': dnsTimeoutSet }, env)));
+  const getDns = () => (dns ??= new Dns(dnsSettingsFromOptions(dnsOptionsOf(o, dnsTimeoutSet), env)));
   const remote = remoteFromEnv(env);
   const facts: ConnectionFacts = {
     ip: remote.ip || UNKNOWN_IP,

@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { OptionValues } from '../options/table';
 import { errnoText } from '../log';
-import { Dns, dnsSettingsFromOptions, parseRblZoneEntry, type RblZone } from '../dns';
+import { Dns, dnsOptionsOf, dnsSettingsFromOptions, parseRblZoneEntry, type RblZone } from '../dns';
 import { rcpthostsFiles, morercpthostsFiles } from '../filters/relay';
 import {
   checkpasswordInput,
@@ -301,7 +301,7 @@ export async function checkDnsLists(report: Report, o: OptionValues, dnsTimeoutS
     report.info('dns-level is none: the DNS lists are not queried and not tested.', 'dns-level');
     return;
   }
-  const settings = dnsSettingsFromOptions({ ...o, 'dns-timeout-set': dnsTimeoutSet }, process.env);
+  const settings = dnsSettingsFromOptions(dnsOptionsOf(o, dnsTimeoutSet), process.env);
   for (const p of settings.problems) report.warning(p, 'dns-resolv-conf');
   settings.totalTimeoutMs = Math.min(settings.totalTimeoutMs, DNS_PROBE_BUDGET_MS);
   settings.perTryTimeoutMs = Math.min(settings.perTryTimeoutMs, settings.totalTimeoutMs);

@@ -1,6 +1,6 @@
 // The DNS layer's public surface. Importing it loads no DNS code: node:dns is required on the first query.
 export { Dns } from './dns';
-export { dnsSettingsFromOptions, parseResolvConf, parseServerSpec } from './settings';
+export { dnsOptionsOf, dnsSettingsFromOptions, parseResolvConf, parseServerSpec } from './settings';
 export type { DnsLevel, DnsOptionValues, DnsServer, DnsSettings } from './settings';
 export { isPermanentFailure } from './types';
 export type { DnsAnswer, DnsFailure } from './types';

@@ -39,6 +39,21 @@ export interface DnsOptionValues {
   'dns-level': string;
 }
 
+/** The DNS options of `o`, with whether dns-timeout-secs was given (a copy of those only: the whole
+ * option object has ~150 properties, and this runs at every connection with DNS filters). */
+export function dnsOptionsOf(o: DnsOptionValues, timeoutSet: boolean | undefined): DnsOptionValues {
+  return {
+    'dns-server-ip': o['dns-server-ip'],
+    'dns-server-ip-primary': o['dns-server-ip-primary'],
+    'dns-resolv-conf': o['dns-resolv-conf'],
+    'dns-timeout-secs': o['dns-timeout-secs'],
+    'dns-timeout-set': timeoutSet,
+    'dns-max-retries-total': o['dns-max-retries-total'],
+    'dns-max-retries-primary': o['dns-max-retries-primary'],
+    'dns-level': o['dns-level'],
+  };
+}
+
 export const DEFAULT_DNS_PORT = 53;
 const DEFAULT_TOTAL_TIMEOUT_SECS = 30;
 

@@ -404,11 +404,13 @@ export function needsChild(
  */
 export function loadOptions(argv: readonly string[], readFile: (path: string) => string = readUtf8): Parsed {
   const { state, child } = parseCommandLine(argv);
-  const early = finish(state);
-  if (early.help || early['more-help'] || early.version) {
-    return { options: early, child, warnings: state.warnings, userSet: state.userSet, state };
+  // what the command line alone decides, without building every option's value twice
+  const given = (name: OptionName): boolean => state.values.get(name) === true;
+  if (given('help') || given('more-help') || given('version')) {
+    return { options: finish(state), child, warnings: state.warnings, userSet: state.userSet, state };
   }
-  if (child.length === 0 && needsChild(early)) throw new ConfigError('Missing qmail-smtpd command');
-  for (const file of early['config-file']) applyConfigFile(state, file, 'F', readFile);
+  if (child.length === 0 && !given('config-test')) throw new ConfigError('Missing qmail-smtpd command');
+  const configFiles = (state.values.get('config-file') as readonly string[] | undefined) ?? [];
+  for (const file of [...configFiles]) applyConfigFile(state, file, 'F', readFile);
   return { options: finish(state), child, warnings: state.warnings, userSet: state.userSet, state };
 }

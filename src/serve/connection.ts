@@ -10,7 +10,7 @@ import { Session } from '../session/session';
 import { childEnvironment, remoteFromEnv, UNKNOWN_IP } from '../session/facts';
 import { relayGranted, rcpthostsFiles, morercpthostsFiles } from '../filters/relay';
 import type { ConnectionFacts } from '../filters/types';
-import { Dns, dnsSettingsFromOptions } from '../dns';
+import { Dns, dnsOptionsOf, dnsSettingsFromOptions } from '../dns';
 import { lookupRulesFile } from '../tcprules/rules';
 import { normalizeClientIp } from '../match/ip';
 import type { ServeArgs } from './args';
@@ -88,9 +88,7 @@ export async function runConnection(socket: Socket, cfg: ServeConfig): Promise<v
       }
     }
     const getDns = () =>
-      (dns ??= new Dns(
-        dnsSettingsFromOptions({ ...o, 'dns-timeout-set': userSet.has('dns-timeout-secs') }, env),
-      ));
+      (dns ??= new Dns(dnsSettingsFromOptions(dnsOptionsOf(o, userSet.has('dns-timeout-secs')), env)));
     const remote = remoteFromEnv(env);
     const facts: MutableFacts = {
       ip: remote.ip || UNKNOWN_IP,
