@@ -8,9 +8,9 @@
 // returns rows made with lib.mjs `row()`, and add it to BENCHMARKS below. ctx has tools (runstat,
 // sink, relay), fx (fixtures.mjs: configs, envs, DNS), baseline (node -e 0 figures from 'startup'),
 // quick, big, runs and progress(msg).
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OUT, buildCTools, formatTable, machineDescription, row, snapshotLevee } from './lib.mjs';
+import { LEVEE, OUT, buildCTools, formatTable, machineDescription, row, snapshotLevee } from './lib.mjs';
 import { setUpFixtures } from './fixtures.mjs';
 import { checkTypicalConfigFilters, startupBench } from './startup.mjs';
 import { bodyMemoryBench, relayBench } from './relay.mjs';
@@ -86,6 +86,8 @@ async function main() {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
     `DNS for the typical config: ${fx.dns.kind}`,
+    // levee without it starts its child with libuv's fork, ~4 ms slower per connection (docs/faq.md)
+    `native spawn helper: ${existsSync(join(LEVEE, '..', '..', 'build', 'Release', 'levee_spawn.node')) ? 'built' : 'NOT BUILT (npm run install builds it)'}`,
     `mode: ${args.quick ? 'quick' : 'default'}${args.big ? ' + big' : ''}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ];
   console.log(header.join('\n') + '\n');
