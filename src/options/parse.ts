@@ -40,18 +40,18 @@ export interface Parsed {
 
 const DEFS: readonly OptionDef[] = OPTIONS;
 
-let byName: Map<string, OptionDef> | undefined;
 let byShort: Map<string, OptionDef> | undefined;
 
-/** Exact, lower-case lookup of an option or one of its aliases. */
-function nameIndex(): Map<string, OptionDef> {
-  if (byName) return byName;
-  byName = new Map();
+/**
+ * The option spelled `name` (its name or an alias, exactly). A linear search: a start-up makes a
+ * few dozen lookups, and a Map of the ~200 spellings cost ~40 KB of allocations at every start.
+ */
+function exactOption(name: string): OptionDef | undefined {
   for (const def of DEFS) {
-    byName.set(def.name, def);
-    for (const alias of def.aliases ?? []) byName.set(alias, def);
+    if (def.name === name) return def;
+    if (def.aliases) for (const alias of def.aliases) if (alias === name) return def;
   }
-  return byName;
+  return undefined;
 }
 
 function shortIndex(): Map<string, OptionDef> {
@@ -63,17 +63,17 @@ function shortIndex(): Map<string, OptionDef> {
 
 /** The table row for a name or alias, as config files spell it (exact, case-insensitive). */
 export function findOption(name: string): OptionDef | undefined {
-  return nameIndex().get(name.toLowerCase());
+  return exactOption(name.toLowerCase());
 }
 
 /** Long option lookup like getopt_long: an exact name wins, otherwise an unambiguous prefix. */
 function findLongOption(name: string): OptionDef | undefined {
-  const index = nameIndex();
-  const exact = index.get(name);
+  const exact = exactOption(name);
   if (exact || name.length === 0) return exact;
   let found: OptionDef | undefined;
-  for (const [spelling, def] of index) {
-    if (!spelling.startsWith(name)) continue;
+  for (const def of DEFS) {
+    const spellings = def.aliases ? [def.name, ...def.aliases] : [def.name];
+    if (!spellings.some((spelling) => spelling.startsWith(name))) continue;
     if (found && found !== def) return undefined;
     found = def;
   }

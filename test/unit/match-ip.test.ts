@@ -276,6 +276,35 @@ describe('properties', () => {
     );
   });
 
+  test('a plain a.b.c.d line means what spamdyke reads in it', () => {
+    // digits only, leading zeros and values above 255 included; spamdyke's %7[0-9-] then %3d reads
+    // the first three digits of an octet and ignores the rest
+    const octet = fc.oneof(
+      fc.nat(255).map(String),
+      fc.nat(999).map((n) => String(n).padStart(3, '0')),
+      fc.nat(9_999_999).map(String),
+    );
+    const read = (p: string): number => Number(p.slice(0, 3));
+    fc.assert(
+      fc.property(fc.array(octet, { minLength: 4, maxLength: 4 }), v4, fc.boolean(), (parts, other, near) => {
+        // half the clients are the entry's own numbers (when those are addresses at all)
+        const ip = near ? parts.map((p) => read(p) % 256).join('.') : other.join('.');
+        const c = { ip, rdns: '' };
+        const plain = matchIpEntry(parts.join('.'), c);
+        const octets = ip.split('.').map(Number);
+        assert.equal(
+          plain,
+          parts.every((p, i) => read(p) === octets[i]),
+          `${parts.join('.')} vs ${ip}`,
+        );
+        // the same line as one-value ranges goes through the full scanner
+        if (parts.every((p) => p.length <= 3)) {
+          assert.equal(plain, matchIpEntry(parts.map((p) => `${p}-${p}`).join('.'), c));
+        }
+      }),
+    );
+  });
+
   test('a v4-mapped client matches exactly the IPv4 entries its address matches', () => {
     fc.assert(
       fc.property(v4, v4, fc.integer({ min: 0, max: 32 }), (addr, base, bits) => {
