@@ -50,10 +50,12 @@ function runFiles(list, extraEnv = {}) {
   return r.status ?? 1;
 }
 let status = runFiles(files);
-// Wrapper mode runs on libuv handles (src/relay/handles.ts) and falls back to node's stream modules
-// where it cannot; the relay, fault and TLS suites run once more on that fallback, so both paths
-// stay tested (a later Node may leave levee only the fallback).
-const FALLBACK_SUITES = /[/\\](wrapper-relay|wrapper-faults|faults-env|tls-levee)\.test\.ts$/;
+// Wrapper mode runs on libuv handles (src/relay/handles.ts) and c-ares channels (src/dns/channel.ts)
+// and falls back to node's stream and dns modules where it cannot; the relay, fault, TLS and DNS
+// suites run once more on that fallback, so both paths stay tested (a later Node may leave levee
+// only the fallback).
+const FALLBACK_SUITES =
+  /[/\\](wrapper-relay|wrapper-faults|faults-env|tls-levee|dns-resolver|filters-connect-dns)\.test\.ts$/;
 const fallbackFiles = files.filter((f) => FALLBACK_SUITES.test(f));
 if (fallbackFiles.length && process.env.LEVEE_NODE_STREAMS !== '1') {
   console.log(`# again with LEVEE_NODE_STREAMS=1 (node's stream modules): ${fallbackFiles.join(' ')}`);

@@ -4,10 +4,24 @@
 
 /** Strict dotted quad: four decimal octets 0..255. */
 export function parseIpv4(text: string): number[] | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return null;
-  const octets = m.slice(1, 5).map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
+  // by hand, not a regular expression: one array per call (it runs for many list lines and DNS
+  // answers at every connection, in V8's interpreter)
+  const octets: number[] = [];
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : -1;
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return null;
+      value = value * 10 + (c - 48);
+      continue;
+    }
+    if (digits === 0 || value > 255 || (c !== 46 && c !== -1) || octets.length === 4) return null;
+    octets.push(value);
+    value = 0;
+    digits = 0;
+  }
+  return octets.length === 4 ? octets : null;
 }
 
 /** IPv6 text (with `::` and an optional dotted-quad tail, no zone id) -> eight 16-bit groups. */

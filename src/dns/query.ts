@@ -1,4 +1,4 @@
-// One budgeted group of DNS queries over node's c-ares Resolver. I/O.
+// One budgeted group of DNS queries over c-ares channels (channel.ts). I/O.
 //
 // c-ares alone cannot give the guarantees the filters need: it doubles its timeout on every retry and
 // walks servers one by one (shared/research/perf.md §5). So each query is sent with tries:1, and the
@@ -6,26 +6,12 @@
 // all of them at once; normal: one, round-robin) for dns-max-retries-primary rounds, then to every server.
 // A new round starts after perTryTimeoutMs, or at once when every packet of the current one failed.
 // Answers to earlier rounds still count. The whole batch has one deadline; when it passes, every
-// resolver is cancelled and whatever is unanswered reports 'timeout'.
-import type * as NodeDns from 'node:dns';
-import type { DnsServer, DnsSettings } from './settings';
+// channel is cancelled and whatever is unanswered reports 'timeout'.
+import { openChannel, type Channel, type RecordType, type RecordValues } from './channel';
+import type { DnsSettings } from './settings';
 import { isPermanentFailure, type DnsAnswer, type DnsFailure } from './types';
 
-let nodeDnsModule: typeof NodeDns | undefined;
-/** node:dns is loaded on the first query only: connections without DNS filters never pay for it. */
-function nodeDns(): typeof NodeDns {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  nodeDnsModule ??= require('node:dns') as typeof NodeDns;
-  return nodeDnsModule;
-}
-
-export interface RecordValues {
-  A: string[];
-  TXT: string[][];
-  MX: NodeDns.MxRecord[];
-  PTR: string[];
-}
-export type RecordType = keyof RecordValues;
+export type { RecordType, RecordValues } from './channel';
 
 const FAILURE_BY_CODE: Readonly<Record<string, DnsFailure>> = {
   ENOTFOUND: 'nxdomain',
@@ -35,63 +21,8 @@ const FAILURE_BY_CODE: Readonly<Record<string, DnsFailure>> = {
   EREFUSED: 'refused',
 };
 
-function failureOf(err: NodeJS.ErrnoException): { failure: DnsFailure; message: string } {
-  const code = typeof err.code === 'string' ? err.code : 'ERROR';
+function failureOf(code: string): { failure: DnsFailure; message: string } {
   return { failure: FAILURE_BY_CODE[code] ?? 'error', message: code };
-}
-
-/** `host` when the port is 53 (setServers with `ip:port` compiles a costly regex), else `ip:port`. */
-function serverAddress(server: DnsServer): string {
-  if (server.port === 53) return server.host;
-  return server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
-}
-
-/** c-ares' own setter: what Resolver#setServers calls with [family, address, port] once it has validated the strings. */
-interface ChannelHandle {
-  setServers(servers: [number, string, number][]): number;
-}
-
-/**
- * Points `resolver` at one server. Resolver#setServers validates `ip:port` and IPv6 strings with
- * net.isIPv6, whose large regex compiles on first use (~6 ms of every connection's start-up); the
- * address here is already a checked IP (settings.ts), so it goes to the channel directly when
- * node has that handle, and through the public setter otherwise or when the channel refuses it.
- */
-function pointAt(resolver: NodeDns.Resolver, server: DnsServer): void {
-  const v6 = server.host.includes(':');
-  if (server.port !== 53 || v6) {
-    const handle = (resolver as unknown as { _handle?: Partial<ChannelHandle> })._handle;
-    if (
-      typeof handle?.setServers === 'function' &&
-      handle.setServers([[v6 ? 6 : 4, server.host, server.port]]) === 0
-    )
-      return;
-  }
-  resolver.setServers([serverAddress(server)]);
-}
-
-type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
-
-function send<K extends RecordType>(
-  resolver: NodeDns.Resolver,
-  type: K,
-  name: string,
-  done: Callback<RecordValues[K] | undefined>,
-): void {
-  const cb = done as Callback<unknown>;
-  switch (type) {
-    case 'A':
-      resolver.resolve4(name, cb);
-      break;
-    case 'TXT':
-      resolver.resolveTxt(name, cb);
-      break;
-    case 'MX':
-      resolver.resolveMx(name, cb);
-      break;
-    default:
-      resolver.resolvePtr(name, cb);
-  }
 }
 
 /**
@@ -102,39 +33,38 @@ function send<K extends RecordType>(
  * cancelled once no open batch uses it, so nothing is left waiting behind a finished session.
  */
 export class ResolverPool {
-  private readonly channels: (NodeDns.Resolver | undefined)[] = [];
-  private readonly users = new Map<NodeDns.Resolver, Set<object>>();
-  private readonly stale = new Set<NodeDns.Resolver>();
+  private readonly channels: (Channel | undefined)[] = [];
+  private readonly users = new Map<Channel, Set<object>>();
+  private readonly stale = new Set<Channel>();
 
   constructor(private readonly settings: DnsSettings) {}
 
   /** The channel for server `index`, used by `batch` until it calls release(). */
-  acquire(index: number, batch: object): NodeDns.Resolver {
-    let resolver = this.channels[index];
-    if (!resolver) {
-      resolver = new (nodeDns().Resolver)({ timeout: this.settings.perTryTimeoutMs, tries: 1 });
-      pointAt(resolver, this.settings.servers[index]);
-      this.channels[index] = resolver;
-      this.users.set(resolver, new Set());
+  acquire(index: number, batch: object): Channel {
+    let channel = this.channels[index];
+    if (!channel) {
+      channel = openChannel(this.settings.perTryTimeoutMs, this.settings.servers[index]);
+      this.channels[index] = channel;
+      this.users.set(channel, new Set());
     }
-    this.users.get(resolver)!.add(batch);
-    return resolver;
+    this.users.get(channel)!.add(batch);
+    return channel;
   }
 
   /** `batch` is done with its channels; `unanswered`: it left packets in flight. */
-  release(batch: object, resolvers: Iterable<NodeDns.Resolver>, unanswered: boolean): void {
-    for (const resolver of resolvers) {
-      const users = this.users.get(resolver);
+  release(batch: object, channels: Iterable<Channel>, unanswered: boolean): void {
+    for (const channel of channels) {
+      const users = this.users.get(channel);
       users?.delete(batch);
-      if (unanswered) this.stale.add(resolver);
-      if (users?.size === 0 && this.stale.delete(resolver)) resolver.cancel();
+      if (unanswered) this.stale.add(channel);
+      if (users?.size === 0 && this.stale.delete(channel)) channel.cancel();
     }
   }
 }
 
 export class DnsBatch {
   /** the pool's channels this batch has used */
-  private readonly resolvers = new Set<NodeDns.Resolver>();
+  private readonly channels = new Set<Channel>();
   private readonly roundTimers = new Set<NodeJS.Timeout>();
   /** the closers of queries that have not settled yet */
   private readonly unsettled = new Set<(failure: DnsFailure, message: string) => void>();
@@ -171,14 +101,14 @@ export class DnsBatch {
     this.roundTimers.clear();
     const unanswered = this.unsettled.size > 0 || this.packetsInFlight > 0;
     for (const settle of [...this.unsettled]) settle(failure, message);
-    this.pool.release(this, this.resolvers, unanswered);
+    this.pool.release(this, this.channels, unanswered);
     this.onClose();
   }
 
-  private resolverFor(index: number): NodeDns.Resolver {
-    const resolver = this.pool.acquire(index, this);
-    this.resolvers.add(resolver);
-    return resolver;
+  private channelFor(index: number): Channel {
+    const channel = this.pool.acquire(index, this);
+    this.channels.add(channel);
+    return channel;
   }
 
   private targetsOf(round: number): number[] {
@@ -230,22 +160,23 @@ export class DnsBatch {
         for (const index of targets) {
           inFlight++;
           this.packetsInFlight++;
-          const onAnswer: Callback<RecordValues[K] | undefined> = (err, value) => {
+          const onAnswer = (code: string | null, value: unknown): void => {
             inFlight--;
             this.packetsInFlight--;
             if (settled) return;
-            if (!err && value !== undefined) return settle({ ok: true, value });
-            const { failure, message } = err
-              ? failureOf(err)
-              : { failure: 'error' as const, message: 'no value' };
+            if (code === null && value !== undefined)
+              return settle({ ok: true, value: value as RecordValues[K] });
+            const { failure, message } =
+              code !== null ? failureOf(code) : { failure: 'error' as const, message: 'no value' };
             if (isPermanentFailure(failure)) return settle({ ok: false, failure, message });
             if (failure !== 'timeout') temporary ??= { failure, message };
             if (inFlight === 0) nextRound();
           };
           try {
-            send(this.resolverFor(index), type, name, onAnswer);
+            this.channelFor(index).query(type, name, onAnswer);
           } catch (e) {
-            onAnswer(e as NodeJS.ErrnoException, undefined);
+            const code = (e as NodeJS.ErrnoException | undefined)?.code;
+            onAnswer(typeof code === 'string' ? code : 'ERROR', undefined);
           }
         }
         if (settled || roundTimer) return; // a synchronous failure may already have moved on

@@ -49,14 +49,17 @@ function tooLong(file: string): string {
 }
 
 /**
- * The usable lines of a list file, lazily, with their 1-based line numbers. Logs and yields nothing
- * when the file cannot be opened; logs the 65,536-line notice only when reading gets that far.
+ * Calls `visit` with each usable line of a list file and its 1-based line number, until it returns
+ * true. Logs and visits nothing when the file cannot be opened; logs the 65,536-line notice only
+ * when reading gets that far. A callback, not a generator: lists are read at every connection, in
+ * V8's interpreter, where a generator and for-of allocate an object per line.
  */
-export function* iterateListLines(
+export function forEachListLine(
   file: string,
   log: ListLog,
+  visit: (text: string, line: number) => boolean | void,
   openMessage = OPEN_FOR_SEARCHING,
-): Generator<{ text: string; line: number }> {
+): void {
   let data: string;
   try {
     data = readFileSync(file, 'latin1');
@@ -86,7 +89,7 @@ export function* iterateListLines(
       pos = end;
       const nul = text.indexOf('\0');
       if (nul >= 0) text = text.slice(0, nul);
-      if (text !== '' && text[0] !== '#') yield { text, line: lineNum + 1 };
+      if (text !== '' && text[0] !== '#' && visit(text, lineNum + 1) === true) return;
     }
     // then `%*1[\r\n]`: at most one line terminator
     if (pos >= len) eof = true;
@@ -99,12 +102,17 @@ export function* iterateListLines(
 /** All usable lines of a list file, or null (after logging) when it cannot be opened. */
 export function readListLines(file: string, log: ListLog): { text: string; line: number }[] | null {
   let failed = false;
-  const lines = [
-    ...iterateListLines(file, (level, message) => {
+  const lines: { text: string; line: number }[] = [];
+  forEachListLine(
+    file,
+    (level, message) => {
       if (level === 'error') failed = true;
       log(level, message);
-    }),
-  ];
+    },
+    (text, line) => {
+      lines.push({ text, line });
+    },
+  );
   return failed ? null : lines;
 }
 
@@ -120,13 +128,25 @@ export function searchEntriesThenFiles(
   log: ListLog,
   openMessage = OPEN_FOR_SEARCHING,
 ): ListHit | null {
-  for (const entry of entries) if (entry !== '' && match(entry)) return { value: entry };
-  for (const file of files) {
-    for (const { text, line } of iterateListLines(file, log, openMessage)) {
-      if (match(text)) return { value: text, file, line };
-    }
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (entry !== '' && match(entry)) return { value: entry };
   }
-  return null;
+  let hit: ListHit | null = null;
+  for (let i = 0; i < files.length && !hit; i++) {
+    const file = files[i]!;
+    forEachListLine(
+      file,
+      log,
+      (text, line) => {
+        if (!match(text)) return false;
+        hit = { value: text, file, line };
+        return true;
+      },
+      openMessage,
+    );
+  }
+  return hit;
 }
 
 /**

@@ -38,6 +38,9 @@ export interface Parsed {
   state: OptionState;
 }
 
+// The loops over the option table are indexed, not for-of: at start-up this code runs in V8's
+// interpreter, where for-of allocates an iterator result per element (25 lookups of a name by for-of
+// were ~200 KB of young allocations, enough to cost a scavenge later in the session).
 const DEFS: readonly OptionDef[] = OPTIONS;
 
 let byShort: Map<string, OptionDef> | undefined;
@@ -47,9 +50,11 @@ let byShort: Map<string, OptionDef> | undefined;
  * few dozen lookups, and a Map of the ~200 spellings cost ~40 KB of allocations at every start.
  */
 function exactOption(name: string): OptionDef | undefined {
-  for (const def of DEFS) {
+  for (let i = 0; i < DEFS.length; i++) {
+    const def = DEFS[i]!;
     if (def.name === name) return def;
-    if (def.aliases) for (const alias of def.aliases) if (alias === name) return def;
+    const aliases = def.aliases;
+    if (aliases) for (let j = 0; j < aliases.length; j++) if (aliases[j] === name) return def;
   }
   return undefined;
 }
@@ -57,7 +62,7 @@ function exactOption(name: string): OptionDef | undefined {
 function shortIndex(): Map<string, OptionDef> {
   if (byShort) return byShort;
   byShort = new Map();
-  for (const def of DEFS) if (def.short) byShort.set(def.short, def);
+  for (let i = 0; i < DEFS.length; i++) if (DEFS[i]!.short) byShort.set(DEFS[i]!.short!, DEFS[i]!);
   return byShort;
 }
 
@@ -71,7 +76,8 @@ function findLongOption(name: string): OptionDef | undefined {
   const exact = exactOption(name);
   if (exact || name.length === 0) return exact;
   let found: OptionDef | undefined;
-  for (const def of DEFS) {
+  for (let i = 0; i < DEFS.length; i++) {
+    const def = DEFS[i]!;
     const spellings = def.aliases ? [def.name, ...def.aliases] : [def.name];
     if (!spellings.some((spelling) => spelling.startsWith(name))) continue;
     if (found && found !== def) return undefined;
@@ -86,7 +92,8 @@ export function allowedAt(def: OptionDef, where: Where): boolean {
 
 export function createState(): OptionState {
   const values = new Map<string, Stored>();
-  for (const def of DEFS) {
+  for (let i = 0; i < DEFS.length; i++) {
+    const def = DEFS[i]!;
     if (def.kind === 'bool' || def.kind === 'action')
       values.set(def.name, (def.default as boolean | undefined) ?? false);
     else if (def.kind === 'int') values.set(def.name, (def.default as number | undefined) ?? 0);
@@ -260,7 +267,8 @@ const EMPTY_LIST: readonly string[] = Object.freeze([]);
 /** The typed values: what was set, defaults for the rest (an enum reset with `!!!` gets its default). */
 export function finish(state: OptionState): OptionValues {
   const out: Record<string, unknown> = {};
-  for (const def of DEFS) {
+  for (let i = 0; i < DEFS.length; i++) {
+    const def = DEFS[i]!;
     const value = state.values.get(def.name);
     if (def.kind === 'enum') out[def.name] = value ?? def.default;
     else if (def.kind === 'enums' || def.kind === 'list') {

@@ -6,15 +6,16 @@
 // the handles here it is there before) and a share of every idle connection's memory. levee needs
 // little of them: bytes in, bytes out, a child, its exit status.
 //
-// The handles come from process.binding (DEP0111, a documentation-only deprecation in Node 20/22),
-// the same objects node:net and node:child_process are built on. Everything is feature-checked
-// when loaded: when a binding is missing or looks different, or the deprecation would be printed
-// (--pending-deprecation), or LEVEE_NODE_STREAMS=1 asks for it, levee uses node's public modules
-// instead (io.ts), with the same behaviour. Both paths run in the test suite.
+// The handles come from process.binding (src/bindings.ts), the same objects node:net and
+// node:child_process are built on. Everything is feature-checked when loaded: when a binding is
+// missing or looks different, or the deprecation would be printed (--pending-deprecation), or
+// LEVEE_NODE_STREAMS=1 asks for it, levee uses node's public modules instead (io.ts), with the same
+// behaviour. Both paths run in the test suite.
 import { EventEmitter } from 'node:events';
 import { closeSync, fstatSync } from 'node:fs';
 import type { ChildExit, Downstream } from './io';
 import { nativeSpawn, nativeSpawnHelper, type NativeChild } from './native-spawn';
+import { internalBinding, publicModulesOnly } from '../bindings';
 
 /** The StreamBase methods of a libuv stream handle (Pipe, TCP) that levee uses. */
 interface StreamHandle {
@@ -76,22 +77,13 @@ interface Bindings {
 
 let loaded: Bindings | null | undefined;
 
-/** LEVEE_NODE_STREAMS=1, or process.binding would print its deprecation: the public modules */
-function handlesRefused(): boolean {
-  return (
-    process.env.LEVEE_NODE_STREAMS === '1' ||
-    process.execArgv.includes('--pending-deprecation') ||
-    process.env.NODE_PENDING_DEPRECATION === '1'
-  );
-}
-
 /** The handle bindings, or null when levee must use node's public stream modules. */
 function handleBindings(): Bindings | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
-  if (handlesRefused()) return null;
+  if (publicModulesOnly()) return null;
   try {
-    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
+    const binding = (name: string): Record<string, unknown> => internalBinding(name) ?? {};
     const pipe = binding('pipe_wrap');
     const tcp = binding('tcp_wrap');
     const stream = binding('stream_wrap');
@@ -433,9 +425,13 @@ export function openClientHandles(): { input: HandleSource; output: HandleSink }
  * native helper (native-spawn.ts) starts it when it is built; libuv's fork-based spawn otherwise.
  */
 export function spawnWithHandles(argv: readonly string[], env: NodeJS.ProcessEnv): Downstream | null {
-  if (handlesRefused()) return null;
+  if (publicModulesOnly()) return null;
   const envPairs: string[] = [];
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) envPairs.push(`${k}=${v}`);
+  // for-in, not Object.entries: no pair arrays (this runs in V8's interpreter at every connection)
+  for (const k in env) {
+    const v = env[k];
+    if (v !== undefined) envPairs.push(`${k}=${v}`);
+  }
   const helper = nativeSpawnHelper();
   // the child first, the bindings while it starts
   const child = helper ? nativeSpawn(helper, argv, envPairs) : undefined;

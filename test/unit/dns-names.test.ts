@@ -6,6 +6,7 @@ import {
   MAX_RHSBL_NAMES,
   normaliseHostName,
   parseIp,
+  parseIpv4,
   parseIpv6,
   ptrQueryName,
   reversedIpLabels,
@@ -52,6 +53,55 @@ describe('RBL query labels', () => {
       '5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa',
     );
     assert.equal(ptrQueryName('nope'), null);
+  });
+});
+
+describe('parseIpv4', () => {
+  // the definition: four decimal octets of one to three digits, each 0..255, nothing else
+  const definition = (text: string): number[] | null => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+    const octets = m ? m.slice(1, 5).map(Number) : null;
+    return octets && octets.every((o) => o <= 255) ? octets : null;
+  };
+
+  test('edge cases', () => {
+    for (const text of [
+      '1.2.3.4',
+      '255.255.255.255',
+      '0.0.0.0',
+      '01.002.3.4',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.',
+      '.1.2.3',
+      '1..3.4',
+      '',
+      '1.2.3.4 ',
+      '1234.1.1.1',
+      '1.2.3.-4',
+      'a.b.c.d',
+    ]) {
+      assert.deepEqual(parseIpv4(text), definition(text), JSON.stringify(text));
+    }
+  });
+
+  test('what it parses is exactly the definition, for random near-addresses', () => {
+    const part = fc.oneof(
+      fc.nat(1200).map(String),
+      fc.nat(999).map((n) => String(n).padStart(3, '0')),
+      fc.constant(''),
+    );
+    const text = fc
+      .tuple(
+        fc.array(part, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom('.', '.', '.', ','),
+        fc.constantFrom('', '', '.', ' '),
+      )
+      .map(([parts, sep, tail]) => parts.join(sep) + tail);
+    fc.assert(
+      fc.property(text, (t) => assert.deepEqual(parseIpv4(t), definition(t), JSON.stringify(t))),
+      { numRuns: 2000 },
+    );
   });
 });
 
