@@ -23,6 +23,25 @@ export interface StageResult {
   recipientRejection?: Rejection;
 }
 
+function stageFilters(
+  stage: Stage,
+  input: FilterInput,
+  opts: { onlyAlways?: boolean; pipeline?: readonly Filter[] },
+): Filter[] {
+  return filtersFor(stage, opts.pipeline ?? PIPELINE).filter(
+    (f) => f.enabled(input.o) && (!opts.onlyAlways || f.always),
+  );
+}
+
+/**
+ * Starts the lookups of one stage's filters that the facts known so far allow (each filter's
+ * prefetch skips what it cannot ask yet, and runStage asks the rest; answers are memoised per
+ * session, so nothing is asked twice).
+ */
+export function prefetchStage(stage: Stage, input: FilterInput): void {
+  for (const f of stageFilters(stage, input, {})) f.prefetch?.(input);
+}
+
 /**
  * Runs one stage's filters in order. Connection-level verdicts go into `decision`; recipient-kind
  * verdicts are returned (they concern one recipient). A filter named in --log-only logs what it
@@ -34,9 +53,7 @@ export async function runStage(
   decision: Decision,
   opts: { onlyAlways?: boolean; pipeline?: readonly Filter[] } = {},
 ): Promise<StageResult> {
-  const filters = filtersFor(stage, opts.pipeline ?? PIPELINE).filter(
-    (f) => f.enabled(input.o) && (!opts.onlyAlways || f.always),
-  );
+  const filters = stageFilters(stage, input, opts);
   for (const f of filters) f.prefetch?.(input);
   const result: StageResult = {};
   for (const f of filters) {

@@ -26,7 +26,7 @@ import { Action, Decision, Grace, graceFor } from './decision';
 import { makeRejection, replyLine, substitutedCode, type Moment, type Rejection } from './rejections';
 import { argumentOf, recognise, stripCr, type Command } from './commands';
 import { Security } from './security';
-import { logOnly, runStage } from '../filters/pipeline';
+import { logOnly, prefetchStage, runStage } from '../filters/pipeline';
 import { HeaderGate, accumulateHeaderPatterns, headerFilterEnabled } from '../filters/header-blacklist';
 import { configDirOptions } from '../config-dir';
 import type { OptionState } from '../options/parse';
@@ -273,6 +273,9 @@ export class Session {
     // and writes its first command, which waits for them.
     const bannerFirst = this.child !== undefined && o['greeting-delay-secs'] <= 0;
     const connectChecks = async () => {
+      // what needs only the client's address (the IP DNSBLs and DNSWLs) is asked together with its
+      // rDNS name, not a round trip after it
+      if (!configDir) prefetchStage('connect', this.filterInput());
       await this.deps.factsReady();
       this.applyFilterLevel();
       if (!configDir) await runStage('connect', this.filterInput(), this.decision);

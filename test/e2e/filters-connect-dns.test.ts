@@ -6,6 +6,7 @@
 // rejection with its own code and one traffic line.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket, type RemoteInfo } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -29,6 +30,17 @@ const DQS_KEY = 'abcdefghijklmnopqrstuvwxyz0123';
 const CC_CLIENT = { ip: '127.0.0.13', name: 'mail-127-0-0-13.dsl.isp.de' };
 
 let servers: DnsServers;
+
+/** The question name of a DNS message (uncompressed, as c-ares and rbldnsd/dnsmasq send it). */
+function questionName(msg: Buffer): string {
+  const labels: string[] = [];
+  let at = 12;
+  while (at < msg.length && msg[at] !== 0) {
+    labels.push(msg.toString('latin1', at + 1, at + 1 + msg[at]!));
+    at += 1 + msg[at]!;
+  }
+  return labels.join('.').toLowerCase();
+}
 
 async function dnsWrapper(
   t: TestContext,
@@ -348,6 +360,74 @@ describe(
               errors.some((l) => l.includes('127.255.255.254') && l.includes('not treated as a listing')),
             );
             assert.ok(errors.some((l) => l.includes('outside 127.0.0.0/8')));
+          },
+        );
+
+        test(
+          'the IP DNSBLs are asked together with the rDNS lookup, not a round trip after it',
+          { timeout: 30_000 },
+          async (t) => {
+            // a proxy in front of dnsmasq/rbldnsd that holds the PTR answer until the DNSBL question
+            // for the client has arrived (or 3 s have passed): a DNSBL question that waits for the
+            // rDNS answer only comes after the hold
+            const ip = DNS_CLIENTS.good.ip;
+            const reversed = ip.split('.').reverse().join('.');
+            const ptrName = `${reversed}.in-addr.arpa`;
+            const rblName = `${reversed}.${DNS_ZONES.zen}`;
+            const proxy = createSocket('udp4');
+            const upstream = createSocket('udp4');
+            t.after(() => {
+              proxy.close();
+              upstream.close();
+            });
+            const clients = new Map<number, RemoteInfo>();
+            const events: string[] = [];
+            let rblAsked = false;
+            let heldPtr: (() => void) | undefined;
+            proxy.on('message', (msg, rinfo) => {
+              const name = questionName(msg);
+              if (name === rblName && !rblAsked) {
+                rblAsked = true;
+                events.push('DNSBL asked');
+                heldPtr?.();
+              }
+              clients.set(msg.readUInt16BE(0), rinfo);
+              upstream.send(msg, servers.port, '127.0.0.1');
+            });
+            upstream.on('message', (msg) => {
+              const to = clients.get(msg.readUInt16BE(0));
+              if (!to) return;
+              if (questionName(msg) !== ptrName) return proxy.send(msg, to.port, to.address);
+              const forward = () => {
+                events.push('PTR answered');
+                proxy.send(msg, to.port, to.address);
+              };
+              if (rblAsked) return forward();
+              const timer = setTimeout(() => heldPtr?.(), 3000);
+              heldPtr = () => {
+                heldPtr = undefined;
+                clearTimeout(timer);
+                forward();
+              };
+            });
+            const port = await new Promise<number>((done) =>
+              proxy.bind(0, '127.0.0.1', () => done(proxy.address().port)),
+            );
+            const w = await startWrapper(
+              t,
+              [
+                '--dns-server-ip',
+                `127.0.0.1:${port}`,
+                '--dns-timeout-secs',
+                '5',
+                '--dns-blacklist-entry',
+                DNS_ZONES.zen,
+              ],
+              { dns: true, mode },
+            );
+            if (!w) return;
+            await assertAccepted(w, ip);
+            assert.deepEqual(events, ['DNSBL asked', 'PTR answered']);
           },
         );
 
