@@ -9,6 +9,8 @@ export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT = join(REPO, 'bench', 'out');
 /** the levee that is measured: a copy of bin/ + dist/ (see snapshotLevee) */
 export const LEVEE = join(OUT, 'levee', 'bin', 'levee');
+/** the measured copy of the native spawn helper (when `npm install` built it: native/spawn.c) */
+export const LEVEE_SPAWN_HELPER = join(OUT, 'levee', 'build', 'Release', 'levee_spawn.node');
 export const NODE = process.execPath;
 
 /**
@@ -42,11 +44,10 @@ export function snapshotLevee() {
     if (f.endsWith('.cjs') || f.endsWith('.cjs.cache'))
       copyFileSync(join(REPO, 'dist', f), join(root, 'dist', f));
   }
-  // the native spawn helper (native/spawn.c), when `npm install` built it
   const helper = join(REPO, 'build', 'Release', 'levee_spawn.node');
   if (existsSync(helper)) {
-    mkdirSync(join(root, 'build', 'Release'), { recursive: true });
-    copyFileSync(helper, join(root, 'build', 'Release', 'levee_spawn.node'));
+    mkdirSync(dirname(LEVEE_SPAWN_HELPER), { recursive: true });
+    copyFileSync(helper, LEVEE_SPAWN_HELPER);
   }
   return statSync(join(root, 'dist', 'levee.cjs')).size;
 }

@@ -10,7 +10,15 @@
 // quick, big, runs and progress(msg).
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LEVEE, OUT, buildCTools, formatTable, machineDescription, row, snapshotLevee } from './lib.mjs';
+import {
+  LEVEE_SPAWN_HELPER,
+  OUT,
+  buildCTools,
+  formatTable,
+  machineDescription,
+  row,
+  snapshotLevee,
+} from './lib.mjs';
 import { setUpFixtures } from './fixtures.mjs';
 import { checkTypicalConfigFilters, startupBench } from './startup.mjs';
 import { bodyMemoryBench, relayBench } from './relay.mjs';
@@ -87,7 +95,7 @@ async function main() {
       .join(' ')}`,
     `DNS for the typical config: ${fx.dns.kind}`,
     // levee without it starts its child with libuv's fork, ~4 ms slower per connection (docs/faq.md)
-    `native spawn helper: ${existsSync(join(LEVEE, '..', '..', 'build', 'Release', 'levee_spawn.node')) ? 'built' : 'NOT BUILT (npm run install builds it)'}`,
+    `native spawn helper: ${existsSync(LEVEE_SPAWN_HELPER) ? 'built' : 'NOT BUILT (npm run install builds it)'}`,
     `mode: ${args.quick ? 'quick' : 'default'}${args.big ? ' + big' : ''}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ];
   console.log(header.join('\n') + '\n');

@@ -1,5 +1,5 @@
 // Node's internal bindings, which levee uses where Node's public modules cost too much per
-// connection (relay/handles.ts: stream and process handles; dns/query.ts: c-ares channels). They
+// connection (relay/handles.ts: stream and process handles; dns/channel.ts: c-ares channels). They
 // come from process.binding (DEP0111, a documentation-only deprecation in Node 20/22); every user
 // feature-checks what it gets and falls back to the public module when it looks different.
 

@@ -15,7 +15,7 @@ import {
 import { checkCdb } from './cdb-check';
 import { checkGraylistTree } from './tree-checks';
 import type { Report } from './report';
-import { NATIVE_SPAWN_FILE, loadHelper } from '../relay/native-spawn';
+import { NATIVE_SPAWN_FILE, NATIVE_SPAWN_OFF, loadHelper } from '../relay/native-spawn';
 
 const QMAIL_RCPTHOSTS = '/var/qmail/control/rcpthosts';
 const QMAIL_MORERCPTHOSTS = '/var/qmail/control/morercpthosts.cdb';
@@ -77,7 +77,7 @@ export function checkSpawnHelper(report: Report, file = NATIVE_SPAWN_FILE): void
   const { helper, why } = loadHelper(file);
   if (helper) {
     report.success(`Native spawn helper loaded (children start with posix_spawn): ${file}`, undefined, true);
-  } else if (process.env.LEVEE_NATIVE_SPAWN === '0') {
+  } else if (why === NATIVE_SPAWN_OFF) {
     report.info("LEVEE_NATIVE_SPAWN=0: children start with libuv's fork-based spawn.");
   } else {
     report.warning(

@@ -1,4 +1,5 @@
-// The DNS layer's public surface. Importing it loads no DNS code: node:dns is required on the first query.
+// The DNS layer's public surface. Importing it opens nothing: a c-ares channel (channel.ts) is set up
+// on the first query.
 export { Dns } from './dns';
 export { dnsOptionsOf, dnsSettingsFromOptions, parseResolvConf, parseServerSpec } from './settings';
 export type { DnsLevel, DnsOptionValues, DnsServer, DnsSettings } from './settings';

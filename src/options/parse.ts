@@ -62,7 +62,10 @@ function exactOption(name: string): OptionDef | undefined {
 function shortIndex(): Map<string, OptionDef> {
   if (byShort) return byShort;
   byShort = new Map();
-  for (let i = 0; i < DEFS.length; i++) if (DEFS[i]!.short) byShort.set(DEFS[i]!.short!, DEFS[i]!);
+  for (let i = 0; i < DEFS.length; i++) {
+    const def = DEFS[i]!;
+    if (def.short) byShort.set(def.short, def);
+  }
   return byShort;
 }
 
@@ -76,10 +79,10 @@ function findLongOption(name: string): OptionDef | undefined {
   const exact = exactOption(name);
   if (exact || name.length === 0) return exact;
   let found: OptionDef | undefined;
+  const spelledBy = (spelling: string): boolean => spelling.startsWith(name);
   for (let i = 0; i < DEFS.length; i++) {
     const def = DEFS[i]!;
-    const spellings = def.aliases ? [def.name, ...def.aliases] : [def.name];
-    if (!spellings.some((spelling) => spelling.startsWith(name))) continue;
+    if (!spelledBy(def.name) && !def.aliases?.some(spelledBy)) continue;
     if (found && found !== def) return undefined;
     found = def;
   }
@@ -414,10 +417,16 @@ export function loadOptions(argv: readonly string[], readFile: (path: string) =>
   const { state, child } = parseCommandLine(argv);
   // what the command line alone decides, without building every option's value twice
   const given = (name: OptionName): boolean => state.values.get(name) === true;
-  if (given('help') || given('more-help') || given('version')) {
+  const early = {
+    help: given('help'),
+    'more-help': given('more-help'),
+    version: given('version'),
+    'config-test': given('config-test'),
+  };
+  if (early.help || early['more-help'] || early.version) {
     return { options: finish(state), child, warnings: state.warnings, userSet: state.userSet, state };
   }
-  if (child.length === 0 && !given('config-test')) throw new ConfigError('Missing qmail-smtpd command');
+  if (child.length === 0 && needsChild(early)) throw new ConfigError('Missing qmail-smtpd command');
   const configFiles = (state.values.get('config-file') as readonly string[] | undefined) ?? [];
   for (const file of [...configFiles]) applyConfigFile(state, file, 'F', readFile);
   return { options: finish(state), child, warnings: state.warnings, userSet: state.userSet, state };

@@ -81,54 +81,50 @@ let loaded: Bindings | null | undefined;
 function handleBindings(): Bindings | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
-  if (publicModulesOnly()) return null;
-  try {
-    const binding = (name: string): Record<string, unknown> => internalBinding(name) ?? {};
-    const pipe = binding('pipe_wrap');
-    const tcp = binding('tcp_wrap');
-    const stream = binding('stream_wrap');
-    const uv = binding('uv');
-    const constants = binding('constants') as {
-      os?: { signals?: Record<string, number>; errno?: Record<string, number> };
-    };
-    const b = {
-      Pipe: pipe.Pipe,
-      TCP: tcp.TCP,
-      pipeSocket: (pipe.constants as Record<string, number> | undefined)?.SOCKET,
-      tcpSocket: (tcp.constants as Record<string, number> | undefined)?.SOCKET,
-      Process: binding('process_wrap').Process,
-      WriteWrap: stream.WriteWrap,
-      ShutdownWrap: stream.ShutdownWrap,
-      state: stream.streamBaseState,
-      kReadBytesOrError: stream.kReadBytesOrError,
-      kArrayBufferOffset: stream.kArrayBufferOffset,
-      kLastWriteWasAsync: stream.kLastWriteWasAsync,
-      UV_EOF: uv.UV_EOF,
-      errname: uv.errname,
-      signals: constants.os?.signals,
-      errno: constants.os?.errno,
-    };
-    const fns = [b.Pipe, b.TCP, b.Process, b.WriteWrap, b.ShutdownWrap, b.errname];
-    const nums = [
-      b.pipeSocket,
-      b.tcpSocket,
-      b.kReadBytesOrError,
-      b.kArrayBufferOffset,
-      b.kLastWriteWasAsync,
-      b.UV_EOF,
-    ];
-    if (
-      fns.every((f) => typeof f === 'function') &&
-      nums.every((n) => typeof n === 'number') &&
-      b.state instanceof Int32Array &&
-      typeof b.signals?.SIGTERM === 'number' &&
-      typeof b.errno?.ENOEXEC === 'number' &&
-      typeof (b.Pipe as { prototype?: { useUserBuffer?: unknown } }).prototype?.useUserBuffer === 'function'
-    ) {
-      loaded = b as unknown as Bindings;
-    }
-  } catch {
-    // no process.binding (a later Node): the public modules
+  // internalBinding gives nothing when levee must use the public modules; the checks below fail then
+  const binding = (name: string): Record<string, unknown> => internalBinding(name) ?? {};
+  const pipe = binding('pipe_wrap');
+  const tcp = binding('tcp_wrap');
+  const stream = binding('stream_wrap');
+  const uv = binding('uv');
+  const constants = binding('constants') as {
+    os?: { signals?: Record<string, number>; errno?: Record<string, number> };
+  };
+  const b = {
+    Pipe: pipe.Pipe,
+    TCP: tcp.TCP,
+    pipeSocket: (pipe.constants as Record<string, number> | undefined)?.SOCKET,
+    tcpSocket: (tcp.constants as Record<string, number> | undefined)?.SOCKET,
+    Process: binding('process_wrap').Process,
+    WriteWrap: stream.WriteWrap,
+    ShutdownWrap: stream.ShutdownWrap,
+    state: stream.streamBaseState,
+    kReadBytesOrError: stream.kReadBytesOrError,
+    kArrayBufferOffset: stream.kArrayBufferOffset,
+    kLastWriteWasAsync: stream.kLastWriteWasAsync,
+    UV_EOF: uv.UV_EOF,
+    errname: uv.errname,
+    signals: constants.os?.signals,
+    errno: constants.os?.errno,
+  };
+  const fns = [b.Pipe, b.TCP, b.Process, b.WriteWrap, b.ShutdownWrap, b.errname];
+  const nums = [
+    b.pipeSocket,
+    b.tcpSocket,
+    b.kReadBytesOrError,
+    b.kArrayBufferOffset,
+    b.kLastWriteWasAsync,
+    b.UV_EOF,
+  ];
+  if (
+    fns.every((f) => typeof f === 'function') &&
+    nums.every((n) => typeof n === 'number') &&
+    b.state instanceof Int32Array &&
+    typeof b.signals?.SIGTERM === 'number' &&
+    typeof b.errno?.ENOEXEC === 'number' &&
+    typeof (b.Pipe as { prototype?: { useUserBuffer?: unknown } }).prototype?.useUserBuffer === 'function'
+  ) {
+    loaded = b as unknown as Bindings;
   }
   return loaded;
 }

@@ -41,14 +41,18 @@ export const NATIVE_SPAWN_FILE = join(__dirname, '..', 'build', 'Release', 'leve
 
 let helper: NativeHelper | null | undefined;
 
-/** The helper, or null when levee uses libuv's spawn (with why, for --config-test). */
+/** `why` when LEVEE_NATIVE_SPAWN=0 turned the helper off */
+export const NATIVE_SPAWN_OFF = 'LEVEE_NATIVE_SPAWN=0';
+
+/** The helper, or null when levee uses libuv's spawn. */
 export function nativeSpawnHelper(): NativeHelper | null {
   if (helper === undefined) helper = loadHelper().helper;
   return helper;
 }
 
+/** The helper in `file`, or null and why not (for --config-test). */
 export function loadHelper(file = NATIVE_SPAWN_FILE): { helper: NativeHelper | null; why: string } {
-  if (process.env.LEVEE_NATIVE_SPAWN === '0') return { helper: null, why: 'LEVEE_NATIVE_SPAWN=0' };
+  if (process.env.LEVEE_NATIVE_SPAWN === '0') return { helper: null, why: NATIVE_SPAWN_OFF };
   try {
     const mod = { exports: {} as Partial<NativeHelper> };
     process.dlopen(mod, file);

@@ -57,8 +57,9 @@ export interface SessionDeps {
   facts: ConnectionFacts;
   /**
    * Completes the facts (the rDNS lookup); resolves when they are. Started by the session when it
-   * needs them: with the banner relayed first, only once it is out (node:dns and the queries would
-   * otherwise hold it back by a few ms; the answers are back before the first command is read).
+   * needs them: with the banner relayed first, only once it is out (setting up the DNS channel and
+   * sending the queries would otherwise hold it back; the answers are back before the first command
+   * is read).
    */
   factsReady: () => Promise<void>;
   log: Logger;
