@@ -56,7 +56,14 @@ const METHOD: Readonly<Record<RecordType, string>> = {
 };
 
 /** What levee asks for is ASCII (normaliseHostName, PTR names); node:dns would IDN-convert the rest. */
-const ASCII_NAME = /^[\x21-\x7e]+$/;
+function isAsciiName(name: string): boolean {
+  if (name === '') return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 let cares: CaresBinding | null | undefined;
 
@@ -89,7 +96,7 @@ function caresChannel(timeoutMs: number, server: DnsServer): Channel | null {
   const methods = channel as unknown as Record<string, QueryMethod>;
   return {
     query(type, name, done) {
-      if (!ASCII_NAME.test(name)) return done('EBADNAME', undefined);
+      if (!isAsciiName(name)) return done('EBADNAME', undefined);
       const req = new b.QueryReqWrap();
       req.oncomplete = (code, value) => done(code ? String(code) : null, value);
       const err = methods[METHOD[type]]!.call(channel, req, name);

@@ -8,6 +8,7 @@ import {
   ptrQueryName,
   reversedIpLabels,
   rhsblCandidates,
+  stripTrailingDots,
 } from './names';
 import { classifyRblAnswers, type RblResult, type RblZone } from './rbl';
 import { DnsBatch, ResolverPool, type RecordValues } from './query';
@@ -82,7 +83,7 @@ export class Dns {
     if (this.settings.level === 'none') return LEVEL_NONE;
     const answer = await this.inBatch((b) => b.query('PTR', name));
     if (!answer.ok) return answer;
-    const first = (answer.value[0] ?? '').toLowerCase().replace(/\.+$/, '');
+    const first = stripTrailingDots((answer.value[0] ?? '').toLowerCase());
     // an empty PTR (the root) names nobody
     return first === ''
       ? { ok: false, failure: 'nodata', message: 'empty PTR name' }

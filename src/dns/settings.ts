@@ -69,10 +69,34 @@ export interface ResolvConf {
   problems: string[];
 }
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** True when text[from..to) is 1 to `most` ASCII digits. */
+function digitsOnly(text: string, from: number, to: number, most: number): boolean {
+  if (to <= from || to - from > most) return false;
+  for (let i = from; i < to; i++) if (!isDigit(text.charCodeAt(i))) return false;
+  return true;
+}
+
 function positiveInt(text: string | undefined, max: number): number | undefined {
-  if (text === undefined || !/^\d{1,6}$/.test(text)) return undefined;
+  if (text === undefined || !digitsOnly(text, 0, text.length, 6)) return undefined;
   const n = Number(text);
   return n > 0 && n <= max ? n : undefined;
+}
+
+/** Where a leading dotted quad (1-3 digits per octet) ends in `text`, or -1 when it does not start with one. */
+function quadEnd(text: string): number {
+  let pos = 0;
+  for (let octet = 0; octet < 4; octet++) {
+    if (octet > 0) {
+      if (text.charCodeAt(pos) !== 46) return -1;
+      pos++;
+    }
+    const start = pos;
+    while (pos - start < 3 && isDigit(text.charCodeAt(pos))) pos++;
+    if (pos === start) return -1;
+  }
+  return pos;
 }
 
 export function parseResolvConf(text: string, fileName = 'resolv.conf'): ResolvConf {
@@ -120,14 +144,31 @@ export function parseResolvConf(text: string, fileName = 'resolv.conf'): ResolvC
  * `::1`. IPv4 addresses must have a first octet of 1..255. Returns null for anything else.
  */
 export function parseServerSpec(spec: string, defaultPort: number): { host: string; port: number } | null {
+  // `[v6]`, `[v6]:port`, `a.b.c.d`, `a.b.c.d:port` (or `.port`), or a bare IPv6 address; by hand, as
+  // this runs at every connection that uses DNS (a regular expression compiles in every process)
   const text = spec.trim();
-  let host: string;
+  let host = text;
   let portText: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  const v4 = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?:[.:](\d+))?$/.exec(text);
-  if (bracketed) [, host, portText] = bracketed;
-  else if (v4) [, host, portText] = v4;
-  else host = text;
+  let v4 = false;
+  const close = text.startsWith('[') ? text.indexOf(']') : -1;
+  const quad = quadEnd(text);
+  if (close > 1 && (close === text.length - 1 || text[close + 1] === ':')) {
+    host = text.slice(1, close);
+    if (close < text.length - 1) {
+      if (!digitsOnly(text, close + 2, text.length, Infinity)) return null;
+      portText = text.slice(close + 2);
+    }
+  } else if (close >= 0) {
+    return null;
+  } else if (quad > 0) {
+    const sep = text[quad];
+    if (quad === text.length) v4 = true;
+    else if ((sep === '.' || sep === ':') && digitsOnly(text, quad + 1, text.length, Infinity)) {
+      v4 = true;
+      portText = text.slice(quad + 1);
+    }
+    if (v4) host = text.slice(0, quad);
+  }
   if (v4) {
     const octets = parseIpv4(host);
     if (!octets || octets[0] === 0) return null;
@@ -149,7 +190,8 @@ function serverKey(s: { host: string; port: number }): string {
 /** RES_OPTIONS `timeout:N` (seconds per try); the last valid one wins. */
 function resOptionsTimeout(env: NodeJS.ProcessEnv): number | undefined {
   let secs: number | undefined;
-  for (const word of (env.RES_OPTIONS ?? '').split(/\s+/)) {
+  if (env.RES_OPTIONS === undefined) return secs;
+  for (const word of env.RES_OPTIONS.split(/\s+/)) {
     const m = /^timeout:(\d+)/.exec(word);
     const n = m ? positiveInt(m[1], 65536) : undefined;
     if (n !== undefined) secs = n;

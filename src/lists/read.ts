@@ -44,6 +44,11 @@ function strerror(err: NodeJS.ErrnoException): string {
   return uv ? uv.charAt(0).toUpperCase() + uv.slice(1) : err.message;
 }
 
+function indexOrEnd(data: string, c: string, from: number): number {
+  const i = data.indexOf(c, from);
+  return i < 0 ? data.length : i;
+}
+
 function tooLong(file: string): string {
   return `ignoring file content past line ${MAX_LIST_LINES}: ${file}`;
 }
@@ -78,22 +83,25 @@ export function forEachListLine(
   let pos = 0;
   let eof = false;
   let lineNum = 0;
+  // where the next LF and CR are: native searches, not a loop per character in the interpreter
+  let lf = -1;
+  let cr = -1;
   while (!eof && lineNum < MAX_LIST_LINES) {
+    if (lf < pos) lf = indexOrEnd(data, '\n', pos);
+    if (cr < pos) cr = indexOrEnd(data, '\r', pos);
     if (pos >= len) eof = true;
-    else if (data[pos] !== '\r' && data[pos] !== '\n') {
-      let end = pos;
-      const limit = Math.min(len, pos + MAX_LINE_BYTES);
-      while (end < limit && data[end] !== '\r' && data[end] !== '\n') end++;
+    else if (pos !== lf && pos !== cr) {
+      const end = Math.min(lf, cr, pos + MAX_LINE_BYTES);
       if (end === len) eof = true;
       let text = data.slice(pos, end);
       pos = end;
       const nul = text.indexOf('\0');
       if (nul >= 0) text = text.slice(0, nul);
-      if (text !== '' && text[0] !== '#' && visit(text, lineNum + 1) === true) return;
+      if (text !== '' && text.charCodeAt(0) !== 35 && visit(text, lineNum + 1) === true) return;
     }
     // then `%*1[\r\n]`: at most one line terminator
     if (pos >= len) eof = true;
-    else if (data[pos] === '\r' || data[pos] === '\n') pos++;
+    else if (pos === lf || pos === cr) pos++;
     lineNum++;
   }
   if (lineNum === MAX_LIST_LINES) log('verbose', tooLong(file));

@@ -19,6 +19,7 @@
 // an IPv4 client and matches IPv4 entries. A leading `:`, `info@` and `=name` work for IPv6 clients too.
 import type { IPv6 } from 'ipaddr.js';
 import { asciiLower } from './rdns';
+import { parseIpv4 } from '../dns/names';
 
 // ipaddr.js is loaded on the first IPv6 address or entry only: most connections and most list
 // lines are IPv4, and levee starts once per connection (the bundle keeps it external).
@@ -37,15 +38,6 @@ export interface ClientFacts {
 
 type ParsedClient = { kind: 'v4'; octets: readonly number[] } | { kind: 'v6'; addr: IPv6 };
 
-const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-function parseDottedQuad(s: string): number[] | null {
-  const m = DOTTED_QUAD.exec(s);
-  if (!m) return null;
-  const octets = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
-  return octets.every((o) => o <= 255) ? octets : null;
-}
-
 function parseV6(s: string): IPv6 | null {
   if (s.includes('%') || !ipaddr().IPv6.isValid(s)) return null;
   try {
@@ -61,7 +53,7 @@ function parseV6(s: string): IPv6 | null {
  * becomes its canonical lower-case compressed form (RFC 5952). Anything else is null.
  */
 export function normalizeClientIp(raw: string): string | null {
-  if (parseDottedQuad(raw)) return raw;
+  if (parseIpv4(raw)) return raw;
   const v6 = parseV6(raw);
   if (!v6) return null;
   return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : v6.toRFC5952String();
@@ -74,7 +66,7 @@ let cachedClient: ParsedClient | null = null;
 function parseClient(ip: string): ParsedClient | null {
   if (ip === cachedIp) return cachedClient;
   let parsed: ParsedClient | null = null;
-  const quad = parseDottedQuad(ip);
+  const quad = parseIpv4(ip);
   if (quad) parsed = { kind: 'v4', octets: quad };
   else {
     const v6 = parseV6(ip);
@@ -110,6 +102,17 @@ function parseV6WithPrefix(text: string): V6Pattern | null {
   return addr ? { addr, bits } : null;
 }
 
+/** Up to 4 hex digits, then a colon: how every IPv6 address starts. */
+function startsLikeV6(text: string): boolean {
+  const n = Math.min(text.length, 5);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58) return true;
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return false;
+}
+
 /** The IPv6 pattern at the start of `text` (the part after any `info@`), or null if it is not IPv6. */
 function parseV6Pattern(text: string): V6Pattern | null {
   if (text.startsWith('[')) {
@@ -125,7 +128,7 @@ function parseV6Pattern(text: string): V6Pattern | null {
     return rest === '' || rest.startsWith(':') ? parseV6WithPrefix(inner) : null;
   }
   // Quick rejection keeps IPv4 lines cheap: a v6 address starts with at most 4 hex digits and a colon.
-  if (!/^[0-9a-fA-F]{0,4}:/.test(text)) return null;
+  if (!startsLikeV6(text)) return null;
   const parts = text.split(':');
   for (let n = parts.length; n >= 3; n--) {
     const candidate = parts.slice(0, n).join(':');
@@ -201,7 +204,52 @@ function scanOctet(s: string, rangeWidth: number): { count: number; base: number
   return b ? { count: 2, base: a.value, end: b.value } : { count: 1, base: a.value, end: -1 };
 }
 
+/** The octets of a plain line (matchPlainV4): one array for every line, not one per line. */
+const plainOctets = [0, 0, 0, 0];
+
+/**
+ * matchV4Numeric for the lines most lists hold: up to four dot-separated runs of digits and no mask
+ * (`192.0.2.1`, `10.`, `192.168.`), read the way the scanner reads them (a run is at most 7 characters,
+ * its value the first 3 digits, whatever follows the runs is ignored) without its strings and arrays:
+ * every line of every list is matched at every connection, in V8's interpreter. Null for a line with
+ * a range or a mask, which needs the full scan.
+ */
+function matchPlainV4(p: string, target: readonly number[]): boolean | null {
+  const n = p.length;
+  let pos = 0;
+  let count = 0;
+  while (count < 4) {
+    if (count > 0) {
+      if (pos >= n || p.charCodeAt(pos) !== 46) break;
+      pos++;
+    }
+    const start = pos;
+    let value = 0;
+    while (pos < n && pos - start < 7) {
+      const c = p.charCodeAt(pos);
+      if (c === 45) return null;
+      if (!isDigitCode(c)) break;
+      if (pos - start < 3) value = value * 10 + c - 48;
+      pos++;
+    }
+    if (pos === start) break;
+    plainOctets[count++] = value;
+  }
+  if (count === 0) return false;
+  if (count === 4 && p.charCodeAt(pos) === 47) return null;
+  for (let j = 0; j < count; j++) {
+    const o = plainOctets[j] as number;
+    if (o > 255 || o !== target[j]) return false;
+  }
+  return true;
+}
+
 function matchV4Numeric(pattern: string, target: readonly number[]): boolean {
+  return matchPlainV4(pattern, target) ?? scanV4Entry(pattern, target);
+}
+
+/** The whole tcprules grammar (prefix, ranges, CIDR, dotted mask); exported as the reference of the tests. */
+export function scanV4Entry(pattern: string, target: readonly number[]): boolean {
   const { octets, masks } = scanTcprules(pattern);
   if (octets.length === 0) return false;
   if (masks.length === 0) {

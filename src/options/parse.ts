@@ -2,7 +2,7 @@
 // the table. This runs once per SMTP connection, so it is a small hand parser with plain loops: no
 // yargs (about 80 ms to load), lookup maps built once, nothing read that the arguments do not name.
 import { readFileSync } from 'node:fs';
-import { openErrorText, parseConfigText } from './config-file';
+import { isCSpace, openErrorText, parseConfigText } from './config-file';
 import { OPTION_INT_MAX, OPTIONS, type OptionName, type OptionValues } from './table';
 import type { OptionDef } from './types';
 
@@ -119,8 +119,16 @@ export function cloneState(state: OptionState): OptionState {
 const badValue = (def: OptionDef, raw: string | undefined): ConfigError =>
   new ConfigError(`Bad or unparsable value for option ${def.name}: ${raw ?? ''}`);
 
-// C's sscanf("%lld"): leading white space, a sign, digits; whatever follows the digits is ignored
-const INTEGER = /^[ \t\n\v\f\r]*([+-]?\d+)/;
+/** C's sscanf("%lld"): leading white space, a sign, digits; whatever follows the digits is ignored. */
+function scanInteger(raw: string): number | null {
+  let i = 0;
+  while (i < raw.length && isCSpace(raw.charCodeAt(i))) i++;
+  const start = i;
+  if (raw[i] === '+' || raw[i] === '-') i++;
+  const digits = i;
+  while (i < raw.length && raw.charCodeAt(i) >= 48 && raw.charCodeAt(i) <= 57) i++;
+  return i === digits ? null : Number(raw.slice(start, i));
+}
 
 /** Strings are stored after the role's rewriting: DIR loses trailing `/`, COMMAND turns `,` into a space. */
 function normalise(def: OptionDef, value: string, singleton: boolean): string {
@@ -230,9 +238,8 @@ export function applyValue(state: OptionState, def: OptionDef, raw: string | und
       break;
     }
     case 'int': {
-      const match = raw === undefined ? null : INTEGER.exec(raw);
-      if (!match) throw badValue(def, raw);
-      const value = Number(match[1]);
+      const value = raw === undefined ? null : scanInteger(raw);
+      if (value === null) throw badValue(def, raw);
       const min = def.min ?? 0;
       const max = def.max ?? OPTION_INT_MAX;
       if (!(value >= min && value <= max)) {

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { matchIpEntry, normalizeClientIp, type ClientFacts } from '../../src/match/ip';
+import { matchIpEntry, normalizeClientIp, scanV4Entry, type ClientFacts } from '../../src/match/ip';
 
 const client: ClientFacts = { ip: '11.22.33.44', rdns: 'mail.example.com' };
 
@@ -302,6 +302,40 @@ describe('properties', () => {
           assert.equal(plain, matchIpEntry(parts.map((p) => `${p}-${p}`).join('.'), c));
         }
       }),
+    );
+  });
+
+  test('the shortcut for plain lines reads every line as the full tcprules scanner does', () => {
+    // digits, dots, dashes, slashes and junk: plain lines, prefixes, ranges, masks and broken lines
+    // A..D stand for the client's own octets, so lines that match are common, not luck
+    const token = fc.constantFrom(
+      ...'0123456789.-/x '.split(''),
+      '25',
+      '255',
+      '256',
+      '1000',
+      'A',
+      'B',
+      'C',
+      'D',
+    );
+    const line = fc.oneof(
+      fc.array(token, { maxLength: 14 }),
+      fc.constant(['A', '.', 'B', '.', 'C', '.', 'D']),
+      fc
+        .tuple(fc.constantFrom('A.B.C.D', 'A.B.C.', 'A.B', 'A.'), fc.array(token, { maxLength: 6 }))
+        .map(([head, tail]) => [head, ...tail]),
+    );
+    fc.assert(
+      fc.property(line, v4, (parts, octets) => {
+        const entry = parts.join('').replace(/[A-D]/g, (x) => String(octets['ABCD'.indexOf(x)]));
+        assert.equal(
+          matchIpEntry(entry, { ip: octets.join('.'), rdns: '' }),
+          scanV4Entry(entry, octets),
+          `${entry} vs ${octets.join('.')}`,
+        );
+      }),
+      { numRuns: 5000 },
     );
   });
 
