@@ -60,6 +60,8 @@ describe('parseServerSpec', () => {
     assert.deepEqual(parseServerSpec('192.0.2.1', 53), { host: '192.0.2.1', port: 53 });
     assert.deepEqual(parseServerSpec('127.0.0.1:5353', 53), { host: '127.0.0.1', port: 5353 });
     assert.deepEqual(parseServerSpec('127.0.0.1.5353', 53), { host: '127.0.0.1', port: 5353 });
+    // leading zeros are read as decimal, surrounding white space is ignored
+    assert.deepEqual(parseServerSpec(' 127.000.0.01 ', 53), { host: '127.0.0.1', port: 53 });
   });
 
   test('IPv6 bracketed with a port, or bare', () => {
@@ -78,6 +80,20 @@ describe('parseServerSpec', () => {
       '127.0.0.1:65536',
       '[::1',
       '::g',
+      // the edges of the hand-written reader: empty brackets, text after them, a port without
+      // digits, a fourth octet with four digits, a port after a colon that is not all digits
+      '[]',
+      '[]:53',
+      '[::1]x',
+      '[::1]:',
+      '[::1]:5x',
+      '[a]b]',
+      '127.0.0.1:',
+      '127.0.0.1.',
+      '127.0.0.1234',
+      '1234.0.0.1',
+      '127.0.0.1:53x',
+      '127.0.0.1 53',
     ]) {
       assert.equal(parseServerSpec(bad, 53), null, bad);
     }
