@@ -6,6 +6,8 @@
       'target_name': 'levee_spawn',
       'sources': ['native/spawn.c'],
       'cflags': ['-O2', '-Wall', '-Wextra'],
+      # dlsym (glibc 2.34+ has it in libc; older ones need libdl)
+      'libraries': ['-ldl'],
     }
   ]
 }

@@ -19,6 +19,10 @@ interface NativeHelper {
   ): [number, number, number] | number;
   /** null while running; [exit code or -1, signal number or 0]; or a negative errno */
   reap(pid: number): [number, number] | number | null;
+  /** bin/levee's: a file mapped read-only, as a Buffer; or a negative errno */
+  mapBuffer?(path: string): Buffer | number;
+  /** bin/levee's: a file mapped read-only, as a one-byte string (where Node has external strings) */
+  mapLatin1?(path: string): string | number;
 }
 
 /** what the helper reports when a child ends: an exit code, or the number of the signal */
@@ -46,8 +50,16 @@ export const NATIVE_SPAWN_OFF = 'LEVEE_NATIVE_SPAWN=0';
 
 /** The helper, or null when levee uses libuv's spawn. */
 export function nativeSpawnHelper(): NativeHelper | null {
-  if (helper === undefined) helper = loadHelper().helper;
+  if (helper === undefined) {
+    // bin/levee has loaded it already when it mapped the bundle (or found it missing or turned off)
+    const m = module as { leveeHelper?: Partial<NativeHelper> };
+    helper = 'leveeHelper' in m ? checked(m.leveeHelper ?? null) : loadHelper().helper;
+  }
   return helper;
+}
+
+function checked(h: Partial<NativeHelper> | null): NativeHelper | null {
+  return typeof h?.spawn === 'function' && typeof h.reap === 'function' ? (h as NativeHelper) : null;
 }
 
 /** The helper in `file`, or null and why not (for --config-test). */
@@ -56,10 +68,8 @@ export function loadHelper(file = NATIVE_SPAWN_FILE): { helper: NativeHelper | n
   try {
     const mod = { exports: {} as Partial<NativeHelper> };
     process.dlopen(mod, file);
-    const h = mod.exports;
-    if (typeof h.spawn === 'function' && typeof h.reap === 'function')
-      return { helper: h as NativeHelper, why: '' };
-    return { helper: null, why: `${file} is not levee's spawn helper` };
+    const h = checked(mod.exports);
+    return { helper: h, why: h ? '' : `${file} is not levee's spawn helper` };
   } catch (e) {
     return { helper: null, why: (e as Error).message.split('\n')[0] };
   }

@@ -93,12 +93,16 @@ describe('levee --config-test', () => {
     const args = ['--config-test', '--qmail-rcpthosts-file', s.rcpthosts, '--log-level=verbose', ...s.child];
     const r = await runLevee(args, s.env);
     assert.ok(
-      r.lines.includes(`SUCCESS: Native spawn helper loaded (children start with posix_spawn): ${file}`),
+      r.lines.includes(
+        `SUCCESS: Native spawn helper loaded (children start with posix_spawn; the bundle is mapped, shared between connections): ${file}`,
+      ),
       r.stderr,
     );
     const off = await runLevee(args, { ...s.env, LEVEE_NATIVE_SPAWN: '0' });
     assert.ok(
-      off.lines.includes("INFO: LEVEE_NATIVE_SPAWN=0: children start with libuv's fork-based spawn."),
+      off.lines.includes(
+        "INFO: LEVEE_NATIVE_SPAWN=0: children start with libuv's fork-based spawn and each connection reads the bundle.",
+      ),
       off.stderr,
     );
   });

@@ -2,14 +2,15 @@
 // the child's stdin and stdout on pipes, stderr inherited, PATH lookup, exit codes and signals from
 // SIGCHLD, errors as negative errnos, default signal dispositions (Node ignores SIGPIPE; a child
 // must not inherit that), no descriptor of levee's leaking into the child, and a daemon whose fd 0
-// is closed. Skipped with a message when the helper is not built; CI builds it and must run these.
+// is closed. Also its file mappings, which bin/levee loads the bundle and its code cache with.
+// Skipped with a message when the helper is not built; CI builds it and must run these.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { REPO, tmpDirFor } from '../harness';
+import { LEVEE_BIN, REPO, tmpDirFor } from '../harness';
 import { loadHelper, nativeSpawn, type NativeChild } from '../../src/relay/native-spawn';
 import { Report, formatCheckLine } from '../../src/config-test/report';
 import { checkSpawnHelper } from '../../src/config-test/service-checks';
@@ -161,14 +162,14 @@ test('--config-test says whether the helper is there: loaded (verbose), turned o
   const loaded = new Report();
   checkSpawnHelper(loaded, FILE);
   assert.deepEqual(loaded.lines.map(formatCheckLine), [
-    `SUCCESS: Native spawn helper loaded (children start with posix_spawn): ${FILE}`,
+    `SUCCESS: Native spawn helper loaded (children start with posix_spawn; the bundle is mapped, shared between connections): ${FILE}`,
   ]);
   const missing = new Report();
   checkSpawnHelper(missing, join(REPO, 'build', 'nonexistent.node'));
   assert.equal(missing.lines.length, 1);
   assert.match(
     formatCheckLine(missing.lines[0]),
-    /^WARNING: The native spawn helper cannot be loaded \(.*nonexistent\.node.*\): each connection's child starts a few ms later\. Build it with "npm rebuild levee"/,
+    /^WARNING: The native spawn helper cannot be loaded \(.*nonexistent\.node.*\): each connection's child starts a few ms later and each connection holds its own copy of the bundle \(~390 KB\)\. Build it with "npm rebuild levee"/,
   );
   const off = new Report();
   process.env.LEVEE_NATIVE_SPAWN = '0';
@@ -178,6 +179,62 @@ test('--config-test says whether the helper is there: loaded (verbose), turned o
     delete process.env.LEVEE_NATIVE_SPAWN;
   }
   assert.deepEqual(off.lines.map(formatCheckLine), [
-    "INFO: LEVEE_NATIVE_SPAWN=0: children start with libuv's fork-based spawn.",
+    "INFO: LEVEE_NATIVE_SPAWN=0: children start with libuv's fork-based spawn and each connection reads the bundle.",
   ]);
+});
+
+test('a mapped file reads as the same bytes, as a Buffer and as a one-byte string; errors are negative errnos', (t) => {
+  const h = helperFor(t);
+  if (!h) return;
+  assert.equal(typeof h.mapBuffer, 'function');
+  assert.equal(typeof h.mapLatin1, 'function', 'this Node has external strings (N-API experimental in 20)');
+  const dir = tmpDirFor(t, 'levee-map-');
+  // every byte value, and more than a page, so the mapping is not one V8 copies instead
+  const bytes = Buffer.concat([
+    Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+    Buffer.alloc(9000, 'x'),
+  ]);
+  writeFileSync(join(dir, 'f'), bytes);
+  const b = h.mapBuffer!(join(dir, 'f'));
+  assert.ok(Buffer.isBuffer(b));
+  assert.ok(b.equals(bytes));
+  assert.equal(h.mapLatin1!(join(dir, 'f')), bytes.toString('latin1'));
+  writeFileSync(join(dir, 'empty'), '');
+  mkdirSync(join(dir, 'd'));
+  for (const map of [h.mapBuffer!, h.mapLatin1!]) {
+    assert.equal(map(join(dir, 'missing')), -2); // ENOENT
+    assert.equal(map(join(dir, 'd')), -22); // EINVAL: not a regular file
+    assert.equal(map(join(dir, 'empty')), -22); // EINVAL: nothing to map
+  }
+});
+
+/** The files a running levee (started by `levee ... sh`, greeting and waiting) has mapped from dist/. */
+async function mappedDistFiles(env: NodeJS.ProcessEnv): Promise<string[]> {
+  const child = spawn(
+    process.execPath,
+    [LEVEE_BIN, '--dns-level', 'none', 'sh', '-c', 'printf "220 child ESMTP\\r\\n"; sleep 10'],
+    { env: { PATH: '/usr/bin:/bin', TCPREMOTEIP: '127.0.0.1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`levee exited (${code}) before greeting`)));
+    });
+    const maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8');
+    const dist = join(REPO, 'dist') + '/';
+    return [
+      ...new Set(
+        maps.split('\n').flatMap((l) => (l.includes(dist) ? [l.slice(l.indexOf(dist) + dist.length)] : [])),
+      ),
+    ].sort();
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+test('bin/levee maps the bundle and its code cache with the helper, and reads them with LEVEE_NATIVE_SPAWN=0', async (t) => {
+  if (!helperFor(t)) return;
+  assert.ok(existsSync(join(REPO, 'dist', 'levee.cjs.cache')), 'npm run build writes the code cache');
+  assert.deepEqual(await mappedDistFiles({}), ['levee.cjs', 'levee.cjs.cache']);
+  assert.deepEqual(await mappedDistFiles({ LEVEE_NATIVE_SPAWN: '0' }), []);
 });
