@@ -185,6 +185,10 @@ async function runWrapper(
 main().then(
   (code) => {
     process.exitCode = code;
+    // Once the event loop has nothing left (every reply and log line written, the child reaped),
+    // exit at once: Node's own teardown after that (freeing the environment and V8's heap page
+    // by page) costs every connection ~3 ms and does nothing a finished process needs.
+    process.once('beforeExit', () => process.exit());
   },
   (e: unknown) => {
     writeStderr(
