@@ -152,7 +152,7 @@ export function formatTable(rows, { markdown = false } = {}) {
     r.ratio !== undefined
       ? `${r.ratio.toFixed(2)}×`
       : r.delta !== undefined
-        ? `+${r.delta.toFixed(1)} ${r.unit}`
+        ? `${r.delta < 0 ? '−' : '+'}${Math.abs(r.delta).toFixed(1)} ${r.unit}`
         : '',
     r.target ?? '',
     r.met === undefined ? '' : r.met ? 'yes' : 'NO',

@@ -42,11 +42,10 @@ export async function relayBench(ctx) {
         baseLabel: 'C relay',
         base: (mib * 1000) / cw,
         ratio,
-        target: '≥ 0.6×',
-        met: ratio >= 0.6,
       }),
     );
   }
+  // the target (issue 9) is the steady state: a whole run includes levee's ~60 ms start-up
   if (wall[50] && wall[200]) {
     // the 150 MiB difference between the two sizes: throughput with start-up and greeting cancelled out
     const l = 150000 / (wall[200].lw - wall[50].lw);
