@@ -109,6 +109,12 @@ export function median(values) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+/** The value below which `p` (0..1) of the values lie (nearest rank). */
+export function quantile(values, p) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : NaN;
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** "Debian GNU/Linux 12, 2 × Intel Xeon …, 24 GiB, Node v20…" */

@@ -1,7 +1,7 @@
 // Start-up, parse-only and whole-session times, and RSS at start. Every variant runs once per round,
 // round after round (interleaved), so a burst of load from other work on the machine hits all of them
 // alike; "Δ" figures are medians of per-round differences against `node -e 0` of the same round.
-import { LEVEE, NODE, measure, median, row } from './lib.mjs';
+import { LEVEE, NODE, measure, median, quantile, row } from './lib.mjs';
 
 export async function startupBench(ctx) {
   const { tools, fx } = ctx;
@@ -28,7 +28,9 @@ export async function startupBench(ctx) {
     { key: 'sessC', cmd: [tools.relay, tools.sink], env: fx.envNone, input: 0, expect: '221 ' },
   ];
   const runs = Object.fromEntries(variants.map((v) => [v.key, []]));
-  const rounds = ctx.quick ? 15 : ctx.runs;
+  // single runs on a shared VM scatter over ±6 ms around the median (node -e 0 as much as levee),
+  // so the start-up rows take twice the rounds of the other benchmarks
+  const rounds = ctx.quick ? 15 : 2 * ctx.runs;
   for (let i = 0; i < rounds; i++) {
     for (const v of variants) {
       const r = measure(tools.runstat, v.cmd, { input: v.input, env: v.env, expect: v.expect });
@@ -42,7 +44,11 @@ export async function startupBench(ctx) {
   const wall = (k) => median(runs[k].map((r) => r.wallMs));
   const first = (k) => median(runs[k].map((r) => r.firstMs));
   const rss = (k) => median(runs[k].map((r) => r.maxRssMb));
-  const pairedDelta = (k, pick) => median(runs[k].map((r, i) => pick(r) - runs.node0[i].wallMs));
+  const pairedDeltas = (k, pick) => runs[k].map((r, i) => pick(r) - runs.node0[i].wallMs);
+  const pairedDelta = (k, pick) => median(pairedDeltas(k, pick));
+  /** the middle half of the rounds, so a reader sees how far single runs scatter */
+  const spread = (values) =>
+    `middle half of rounds ${quantile(values, 0.25).toFixed(1)} to ${quantile(values, 0.75).toFixed(1)} ms`;
   ctx.baseline.node0Ms = wall('node0');
   ctx.baseline.node0RssMb = rss('node0');
   const n0 = { baseLabel: 'node -e 0', base: wall('node0') };
@@ -67,9 +73,10 @@ export async function startupBench(ctx) {
     ['greetNone', 'no filters'],
     ['greetTypical', 'typical config (3 DNSBLs, rDNS, 4 lists)'],
   ]) {
-    const delta = pairedDelta(k, (r) => r.firstMs);
+    const deltas = pairedDeltas(k, (r) => r.firstMs);
+    const delta = median(deltas);
     rows.push(
-      row(g, `levee ${what}: spawn to child's 220`, first(k), 'ms', {
+      row(g, `levee ${what}: spawn to child's 220 (Δ: ${spread(deltas)})`, first(k), 'ms', {
         ...n0,
         delta,
         target: 'Δ ≤ 10 ms',
@@ -92,11 +99,12 @@ export async function startupBench(ctx) {
     );
   }
   // issue 4: what the typical filters add to a whole connection, paired per round
-  const filtersDelta = median(runs.sessTypical.map((r, i) => r.wallMs - runs.sessNone[i].wallMs));
+  const filtersDeltas = runs.sessTypical.map((r, i) => r.wallMs - runs.sessNone[i].wallMs);
+  const filtersDelta = median(filtersDeltas);
   rows.push(
     row(
       'session',
-      '0-byte session, typical config − no filters (3 DNSBLs, rDNS, 4 lists)',
+      `0-byte session, typical config − no filters (3 DNSBLs, rDNS, 4 lists; ${spread(filtersDeltas)})`,
       filtersDelta,
       'ms',
       {
