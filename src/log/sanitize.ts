@@ -18,8 +18,22 @@ function escapeChar(c: string): string {
     : '\\u' + code.toString(16).padStart(4, '0');
 }
 
+/**
+ * True when `text` has a character UNSAFE could match (each is below U+0020, in U+007F..U+009F, or
+ * at U+2000 and above). Log text is nearly always plain, and this loop costs less than running the
+ * expression: it is compiled in every process, and again to machine code on its second use.
+ */
+function mayBeUnsafe(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c >= 0x2000) return true;
+  }
+  return false;
+}
+
 /** Escapes every character that could break a line or mislead a terminal; other text is unchanged. */
 export function escapeUnsafe(text: string): string {
+  if (!mayBeUnsafe(text)) return text;
   UNSAFE.lastIndex = 0;
   if (!UNSAFE.test(text)) return text;
   UNSAFE.lastIndex = 0;

@@ -54,7 +54,13 @@ export function examineEntry(
  * `.example.com`. Also used for rcpthosts lines.
  */
 export function matchRdnsEntry(entry: string, name: string): boolean {
-  if (name === '') return false;
+  if (name === '' || entry === '') return false;
+  // A match ends where the name ends, so the entry's last character (lower-cased) is the name's:
+  // most lines of an rDNS list fail here, before examineEntry slices and lower-cases them (every
+  // line of every list is matched at every connection, in V8's interpreter).
+  let last = entry.charCodeAt(entry.length - 1);
+  if (last >= 65 && last <= 90) last += 32;
+  if (last !== name.charCodeAt(name.length - 1)) return false;
   return examineEntry(name, entry, '.', '.', '', '');
 }
 

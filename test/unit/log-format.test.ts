@@ -164,6 +164,39 @@ describe('escaping and the length cap', () => {
     assert.equal(safeLine('ünïcødé 😀 stays'), 'ünïcødé 😀 stays');
   });
 
+  test('every unsafe character is escaped and its neighbours are not', () => {
+    const unsafe = [
+      ...Array.from({ length: 0x20 }, (_, i) => i),
+      ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i),
+      0x200e,
+      0x200f,
+      0x2028,
+      0x2029,
+      0x202a,
+      0x202c,
+      0x202e,
+      0x2066,
+      0x2069,
+      0xfeff,
+      0xd800,
+      0xdbff,
+      0xdc00,
+      0xdfff,
+    ];
+    for (const c of unsafe) {
+      const ch = String.fromCharCode(c);
+      const hex =
+        c <= 0xff ? `\\x${c.toString(16).padStart(2, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
+      assert.equal(safeLine(`a${ch}b`), `a${hex}b`, `U+${c.toString(16)}`);
+    }
+    const safe = [
+      0x20, 0x7e, 0xa0, 0xff, 0x1fff, 0x2000, 0x200d, 0x2010, 0x2027, 0x202f, 0x2065, 0x206a, 0xfefe, 0xff00,
+    ];
+    for (const c of safe)
+      assert.equal(safeLine(`a${String.fromCharCode(c)}b`), `a${String.fromCharCode(c)}b`);
+    assert.equal(safeLine('pair \ud83d\ude00 ok'), 'pair \ud83d\ude00 ok');
+  });
+
   test('long lines are capped at MAX_LINE_BYTES and marked', () => {
     const line = safeLine('é'.repeat(5000));
     assert.ok(Buffer.byteLength(line) <= MAX_LINE_BYTES);

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { baseDomain, domain2path, matchRdnsEntry, rdnsDirPaths } from '../../src/match/rdns';
+import { baseDomain, domain2path, examineEntry, matchRdnsEntry, rdnsDirPaths } from '../../src/match/rdns';
 
 describe('rDNS entries (spec §4.2)', () => {
   test('an entry without a leading dot must equal the whole name', () => {
@@ -25,6 +25,26 @@ describe('rDNS entries (spec §4.2)', () => {
     assert.ok(!matchRdnsEntry('', 'example.com'));
     assert.ok(!matchRdnsEntry('.', 'example.com'));
     assert.ok(!matchRdnsEntry('.example.com', ''));
+  });
+
+  test("the last-character shortcut agrees with spamdyke's examine_entry on random entries", () => {
+    // short labels from a small alphabet (capitals too), so entries often end like the name
+    const label = fc
+      .array(fc.constantFrom('a', 'b', 'A', '-', '1'), { maxLength: 3 })
+      .map((chars) => chars.join(''));
+    const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join('.').toLowerCase());
+    const entry = fc.tuple(
+      fc.constantFrom('', '.', '..'),
+      fc.array(label, { maxLength: 4 }),
+      fc.constantFrom('', '.'),
+    );
+    fc.assert(
+      fc.property(name, entry, (n, [head, labels, tail]) => {
+        const e = head + labels.join('.') + tail;
+        assert.equal(matchRdnsEntry(e, n), n !== '' && examineEntry(n, e, '.', '.', '', ''), `${e} vs ${n}`);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
 
