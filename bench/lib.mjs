@@ -85,7 +85,7 @@ export function measure(
   const r = spawnSync(runstat, [...args, '--', ...cmd], { env, encoding: 'latin1', timeout: timeoutMs });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   const f = line.split(' ').map(Number);
-  if (r.status !== 0 || f.length !== 7 || f.some(Number.isNaN)) {
+  if (r.status !== 0 || f.length !== 8 || f.some(Number.isNaN)) {
     throw new Error(
       `runstat failed for ${cmd.join(' ')}: ${r.error?.message ?? ''} ${r.stderr ?? ''} ${line}`,
     );
@@ -98,6 +98,8 @@ export function measure(
     outBytes: f[4],
     inBytes: f[5],
     found: f[6] === 1,
+    /** user + system time of the command and the children it reaped */
+    cpuMs: f[7] / 1000,
     stderr: r.stderr ?? '',
   };
 }

@@ -4,8 +4,10 @@
  * lines, QUIT) is written to it while the output is read; with --hold nothing is written and stdin is
  * closed as soon as the first output byte arrives (start-up to greeting); otherwise it is closed at
  * once. stdout is a pipe that is read to EOF. Prints one line:
- *   wall_us first_output_us max_rss_kb exit_status output_bytes input_bytes expect_found
- * max_rss_kb is wait4()'s ru_maxrss: the largest RSS of the command or of any child it reaped. */
+ *   wall_us first_output_us max_rss_kb exit_status output_bytes input_bytes expect_found cpu_us
+ * max_rss_kb is wait4()'s ru_maxrss: the largest RSS of the command or of any child it reaped;
+ * cpu_us its user + system time, with the children it reaped (less moved by the load of the machine
+ * than the wall time). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +117,9 @@ int main(int argc, char **argv) {
   wait4(pid, &status, 0, &ru);
   long long wall = now_us() - t0;
   int found = expect ? memmem(seen, seenLen, expect, strlen(expect)) != NULL : 1;
-  printf("%lld %lld %ld %d %lld %lld %d\n", wall, first, ru.ru_maxrss,
-         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), outBytes, inBytes, found);
+  long long cpu = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+                  ru.ru_stime.tv_usec;
+  printf("%lld %lld %ld %d %lld %lld %d %lld\n", wall, first, ru.ru_maxrss,
+         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), outBytes, inBytes, found, cpu);
   return 0;
 }
