@@ -7,6 +7,7 @@
 // comment only if its first byte is `#`; nothing is trimmed. Text is latin1 (one char per byte).
 import { readFileSync, statSync } from 'node:fs';
 import { rdnsDirPaths } from '../match/rdns';
+import { readLatin1Native } from '../relay/native-spawn';
 
 export interface ListHit {
   value: string;
@@ -67,7 +68,7 @@ export function forEachListLine(
 ): void {
   let data: string;
   try {
-    data = readFileSync(file, 'latin1');
+    data = readLatin1Native(file) ?? readFileSync(file, 'latin1');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EISDIR') {

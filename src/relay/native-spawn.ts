@@ -1,5 +1,5 @@
 // The optional native spawn helper (native/spawn.c, built at install into build/Release): starts
-// the child with posix_spawn instead of libuv's fork. On a Node-sized process fork costs 4-6 ms on
+// the child with posix_spawn instead of libuv's fork (and reads list files in one call, below). On a Node-sized process fork costs 4-6 ms on
 // the virtual machines measured (page tables copied, the parent's pages faulted again after it)
 // against ~1 ms; levee pays it once per connection. handles.ts uses this when it loads and falls
 // back to libuv's spawn when it does not (not built, LEVEE_NATIVE_SPAWN=0, an ENOEXEC script).
@@ -19,6 +19,8 @@ interface NativeHelper {
   ): [number, number, number] | number;
   /** null while running; [exit code or -1, signal number or 0]; or a negative errno */
   reap(pid: number): [number, number] | number | null;
+  /** a whole file as a one-byte string, or a negative errno */
+  readLatin1?(path: string): string | number;
   /** bin/levee's: a file mapped read-only, as a Buffer; or a negative errno */
   mapBuffer?(path: string): Buffer | number;
   /** bin/levee's: a file mapped read-only, as a one-byte string (where Node has external strings) */
@@ -73,6 +75,30 @@ export function loadHelper(file = NATIVE_SPAWN_FILE): { helper: NativeHelper | n
   } catch (e) {
     return { helper: null, why: (e as Error).message.split('\n')[0] };
   }
+}
+
+/**
+ * A file's bytes as a one-byte string, read by the helper in one native call (node:fs's
+ * readFileSync is a dozen JS calls, each compiled at its first use in the process: ~0.4 ms for a
+ * connection's first list file); undefined without the helper. Fails as node:fs does: an Error
+ * with code, errno and node's message, so callers handle both alike.
+ */
+export function readLatin1Native(path: string, h = nativeSpawnHelper()): string | undefined {
+  if (!h?.readLatin1) return undefined;
+  const r = h.readLatin1(path);
+  if (typeof r === 'string') return r;
+  // the error path only: node:util is part of node's bootstrap
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const [code, text] = (require('node:util') as typeof import('node:util')).getSystemErrorMap().get(r) ?? [
+    'EIO',
+    'i/o error',
+  ];
+  const e: NodeJS.ErrnoException = new Error(`${code}: ${text}, open '${path}'`);
+  e.code = code;
+  e.errno = r;
+  e.syscall = 'open';
+  e.path = path;
+  throw e;
 }
 
 const running = new Map<number, { h: NativeHelper; done: (exit: NativeExit) => void }>();

@@ -11,7 +11,7 @@ import { closeSync, existsSync, mkdirSync, readFileSync, readSync, writeFileSync
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { LEVEE_BIN, REPO, tmpDirFor } from '../harness';
-import { loadHelper, nativeSpawn, type NativeChild } from '../../src/relay/native-spawn';
+import { loadHelper, nativeSpawn, readLatin1Native, type NativeChild } from '../../src/relay/native-spawn';
 import { Report, formatCheckLine } from '../../src/config-test/report';
 import { checkSpawnHelper } from '../../src/config-test/service-checks';
 
@@ -206,6 +206,29 @@ test('a mapped file reads as the same bytes, as a Buffer and as a one-byte strin
     assert.equal(map(join(dir, 'd')), -22); // EINVAL: not a regular file
     assert.equal(map(join(dir, 'empty')), -22); // EINVAL: nothing to map
   }
+});
+
+test('readLatin1 reads every byte of a file, also one of unknown size; failures are node:fs errors', (t) => {
+  const h = helperFor(t);
+  if (!h) return;
+  const dir = tmpDirFor(t, 'levee-read-');
+  const bytes = Buffer.concat([
+    Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+    Buffer.alloc(70000, 'y'),
+  ]);
+  writeFileSync(join(dir, 'f'), bytes);
+  assert.equal(readLatin1Native(join(dir, 'f'), h), bytes.toString('latin1'));
+  writeFileSync(join(dir, 'empty'), '');
+  assert.equal(readLatin1Native(join(dir, 'empty'), h), '');
+  // /proc files report size 0: read to EOF, not to the size
+  assert.match(readLatin1Native('/proc/self/status', h) ?? '', /^Name:\t/);
+  assert.throws(() => readLatin1Native(join(dir, 'missing'), h), {
+    code: 'ENOENT',
+    message: `ENOENT: no such file or directory, open '${join(dir, 'missing')}'`,
+  });
+  mkdirSync(join(dir, 'd'));
+  assert.throws(() => readLatin1Native(join(dir, 'd'), h), { code: 'EISDIR' });
+  assert.equal(readLatin1Native(join(dir, 'f'), null), undefined, 'without the helper: undefined');
 });
 
 /** The files a running levee (started by `levee ... sh`, greeting and waiting) has mapped from dist/. */
