@@ -204,6 +204,14 @@ function scanOctet(s: string, rangeWidth: number): { count: number; base: number
   return b ? { count: 2, base: a.value, end: b.value } : { count: 1, base: a.value, end: -1 };
 }
 
+function digitsAndDots(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 46 && !isDigitCode(c)) return false;
+  }
+  return true;
+}
+
 /** The octets of a plain line (matchPlainV4): one array for every line, not one per line. */
 const plainOctets = [0, 0, 0, 0];
 
@@ -292,6 +300,8 @@ export function scanV4Entry(pattern: string, target: readonly number[]): boolean
 export function matchIpEntry(entry: string, client: ClientFacts): boolean {
   const parsed = parseClient(client.ip);
   if (!parsed || entry === '') return false;
+  // a line of digits and dots (most lines of most lists) needs none of the forms below
+  if (digitsAndDots(entry)) return parsed.kind === 'v4' && matchPlainV4(entry, parsed.octets) === true;
 
   // IPv6 entries first: their colons would otherwise be read as the instruction separator.
   const colon = entry.indexOf(':');
