@@ -310,13 +310,18 @@ static napi_value ReadLatin1(napi_env env, napi_callback_info info) {
   return rc ? int_value(env, -rc) : result;
 }
 
+/* the file named by the call's one argument, mapped: 0, an errno, or -1 after throwing (usage) */
+static int map_arg(napi_env env, napi_callback_info info, const char *usage, void **data, size_t *len) {
+  napi_value arg;
+  return one_path(env, info, &arg, usage) ? map_file(env, arg, data, len) : -1;
+}
+
 static napi_value MapBuffer(napi_env env, napi_callback_info info) {
-  napi_value arg, result;
-  if (!one_path(env, info, &arg, "mapBuffer(path)")) return NULL;
+  napi_value result;
   void *data;
   size_t len;
-  int rc = map_file(env, arg, &data, &len);
-  if (rc) return int_value(env, -rc);
+  int rc = map_arg(env, info, "mapBuffer(path)", &data, &len);
+  if (rc) return rc < 0 ? NULL : int_value(env, -rc);
   if (napi_create_external_buffer(env, len, data, unmap, (void *)len, &result) != napi_ok) {
     munmap(data, len);
     return int_value(env, -ENOMEM);
@@ -329,12 +334,11 @@ typedef napi_status (*external_latin1_fn)(napi_env env, char *str, size_t length
 static external_latin1_fn create_external_latin1;
 
 static napi_value MapLatin1(napi_env env, napi_callback_info info) {
-  napi_value arg, result;
-  if (!one_path(env, info, &arg, "mapLatin1(path)")) return NULL;
+  napi_value result;
   void *data;
   size_t len;
-  int rc = map_file(env, arg, &data, &len);
-  if (rc) return int_value(env, -rc);
+  int rc = map_arg(env, info, "mapLatin1(path)", &data, &len);
+  if (rc) return rc < 0 ? NULL : int_value(env, -rc);
   bool copied = false;
   if (create_external_latin1(env, data, len, unmap, (void *)len, &result, &copied) != napi_ok) {
     munmap(data, len);
