@@ -227,17 +227,31 @@ static napi_value Reap(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* opens the file named by `arg` read-only and stats it: the descriptor, or a negative errno */
+static int open_stat(napi_env env, napi_value arg, struct stat *st) {
+  char *path = c_string(env, arg);
+  if (!path) return -EINVAL;
+  int fd;
+  do fd = open(path, O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  int e = errno;
+  free(path);
+  if (fd < 0) return -e;
+  if (fstat(fd, st) != 0) {
+    e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
 /* maps all of a regular, non-empty file read-only; 0 or an errno */
 static int map_file(napi_env env, napi_value arg, void **data, size_t *len) {
-  char *path = c_string(env, arg);
-  if (!path) return EINVAL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  free(path);
-  if (fd < 0) return errno;
   struct stat st;
+  int fd = open_stat(env, arg, &st);
+  if (fd < 0) return -fd;
   int rc = 0;
-  if (fstat(fd, &st) != 0) rc = errno;
-  else if (!S_ISREG(st.st_mode) || st.st_size <= 0) rc = EINVAL;
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) rc = EINVAL;
   else {
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) rc = errno;
@@ -270,18 +284,12 @@ static int one_path(napi_env env, napi_callback_info info, napi_value *arg, cons
 static napi_value ReadLatin1(napi_env env, napi_callback_info info) {
   napi_value arg, result;
   if (!one_path(env, info, &arg, "readLatin1(path)")) return NULL;
-  char *path = c_string(env, arg);
-  if (!path) return int_value(env, -EINVAL);
-  int fd;
-  do fd = open(path, O_RDONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
-  free(path);
-  if (fd < 0) return int_value(env, -errno);
   struct stat st;
-  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+  int fd = open_stat(env, arg, &st);
+  if (fd < 0) return int_value(env, fd);
+  if (S_ISDIR(st.st_mode)) {
     close(fd);
-    return int_value(env, -e);
+    return int_value(env, -EISDIR);
   }
   size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
   char *buf = malloc(cap);
@@ -310,44 +318,30 @@ static napi_value ReadLatin1(napi_env env, napi_callback_info info) {
   return rc ? int_value(env, -rc) : result;
 }
 
-/* the file named by the call's one argument, mapped: 0, an errno, or -1 after throwing (usage) */
-static int map_arg(napi_env env, napi_callback_info info, const char *usage, void **data, size_t *len) {
-  napi_value arg;
-  return one_path(env, info, &arg, usage) ? map_file(env, arg, data, len) : -1;
-}
-
-static napi_value MapBuffer(napi_env env, napi_callback_info info) {
-  napi_value result;
-  void *data;
-  size_t len;
-  int rc = map_arg(env, info, "mapBuffer(path)", &data, &len);
-  if (rc) return rc < 0 ? NULL : int_value(env, -rc);
-  if (napi_create_external_buffer(env, len, data, unmap, (void *)len, &result) != napi_ok) {
-    munmap(data, len);
-    return int_value(env, -ENOMEM);
-  }
-  return result;
-}
-
 typedef napi_status (*external_latin1_fn)(napi_env env, char *str, size_t length, napi_finalize finalize,
                                           void *hint, napi_value *result, bool *copied);
 static external_latin1_fn create_external_latin1;
 
-static napi_value MapLatin1(napi_env env, napi_callback_info info) {
-  napi_value result;
-  void *data;
-  size_t len;
-  int rc = map_arg(env, info, "mapLatin1(path)", &data, &len);
-  if (rc) return rc < 0 ? NULL : int_value(env, -rc);
+/* mapBuffer and mapLatin1: the file named by the one argument, mapped, as a Buffer or a string */
+static napi_value map_as(napi_env env, napi_callback_info info, bool as_string) {
+  napi_value arg, result;
+  if (!one_path(env, info, &arg, as_string ? "mapLatin1(path)" : "mapBuffer(path)")) return NULL;
+  void *data = NULL;
+  size_t len = 0;
+  int rc = map_file(env, arg, &data, &len);
+  if (rc) return int_value(env, -rc);
   bool copied = false;
-  if (create_external_latin1(env, data, len, unmap, (void *)len, &result, &copied) != napi_ok) {
-    munmap(data, len);
-    return int_value(env, -ENOMEM);
-  }
+  napi_status made = as_string
+                         ? create_external_latin1(env, data, len, unmap, (void *)len, &result, &copied)
+                         : napi_create_external_buffer(env, len, data, unmap, (void *)len, &result);
   /* V8 copies short strings: the mapping is not needed then */
-  if (copied) munmap(data, len);
-  return result;
+  if (made != napi_ok || copied) munmap(data, len);
+  return made == napi_ok ? result : int_value(env, -ENOMEM);
 }
+
+static napi_value MapBuffer(napi_env env, napi_callback_info info) { return map_as(env, info, false); }
+
+static napi_value MapLatin1(napi_env env, napi_callback_info info) { return map_as(env, info, true); }
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;

@@ -1,6 +1,7 @@
 // Query-name building for PTR / RBL / RHSBL lookups, and the address parsing it needs. Pure.
 // Own IPv4/IPv6 parsers on purpose: node's net.isIPv6 compiles a large regex on first use (~6 ms,
 // shared/research/perf.md §5), which a per-connection process should not pay for every IPv4 client.
+import { isDigit } from '../text';
 
 /** Strict dotted quad: four decimal octets 0..255. */
 export function parseIpv4(text: string): number[] | null {
@@ -11,7 +12,7 @@ export function parseIpv4(text: string): number[] | null {
   let digits = 0;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : -1;
-    if (c >= 48 && c <= 57) {
+    if (isDigit(c)) {
       if (++digits > 3) return null;
       value = value * 10 + (c - 48);
       continue;
@@ -110,8 +111,7 @@ export function normaliseHostName(name: string): string | null {
 }
 
 /** a-z, 0-9, `-` and `_` */
-const isLabelCode = (c: number): boolean =>
-  (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95;
+const isLabelCode = (c: number): boolean => (c >= 97 && c <= 122) || isDigit(c) || c === 45 || c === 95;
 
 /** `name` without its trailing dots. */
 export function stripTrailingDots(name: string): string {

@@ -2,6 +2,7 @@
 // Pure apart from the default file reader; nothing here touches the network.
 import { readFileSync } from 'node:fs';
 import { parseIpv4, parseIpv6 } from './names';
+import { isDigit } from '../text';
 
 export interface DnsServer {
   /** bare IP address (IPv6 without brackets) */
@@ -68,8 +69,6 @@ export interface ResolvConf {
   perTryTimeoutSecs?: number;
   problems: string[];
 }
-
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 /** True when text[from..to) is 1 to `most` ASCII digits. */
 function digitsOnly(text: string, from: number, to: number, most: number): boolean {
@@ -151,7 +150,6 @@ export function parseServerSpec(spec: string, defaultPort: number): { host: stri
   let portText: string | undefined;
   let v4 = false;
   const close = text.startsWith('[') ? text.indexOf(']') : -1;
-  const quad = quadEnd(text);
   if (close > 1 && (close === text.length - 1 || text[close + 1] === ':')) {
     host = text.slice(1, close);
     if (close < text.length - 1) {
@@ -160,10 +158,11 @@ export function parseServerSpec(spec: string, defaultPort: number): { host: stri
     }
   } else if (close >= 0) {
     return null;
-  } else if (quad > 0) {
+  } else {
+    const quad = quadEnd(text);
     const sep = text[quad];
     if (quad === text.length) v4 = true;
-    else if ((sep === '.' || sep === ':') && digitsOnly(text, quad + 1, text.length, Infinity)) {
+    else if (quad > 0 && (sep === '.' || sep === ':') && digitsOnly(text, quad + 1, text.length, Infinity)) {
       v4 = true;
       portText = text.slice(quad + 1);
     }

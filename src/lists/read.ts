@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { rdnsDirPaths } from '../match/rdns';
 import { readLatin1Native } from '../relay/native-spawn';
+import { indexOrEnd } from '../text';
 
 export interface ListHit {
   value: string;
@@ -43,11 +44,6 @@ function strerror(err: NodeJS.ErrnoException): string {
   if (known) return known;
   const uv = /^[A-Z0-9_]+: ([^,]+)/.exec(err.message)?.[1];
   return uv ? uv.charAt(0).toUpperCase() + uv.slice(1) : err.message;
-}
-
-function indexOrEnd(data: string, c: string, from: number): number {
-  const i = data.indexOf(c, from);
-  return i < 0 ? data.length : i;
 }
 
 function tooLong(file: string): string {

@@ -1,13 +1,10 @@
 // Header blacklist (spec §4.6): whitespace-normalised, lower-cased POSIX fnmatch(pattern, line, 0)
 // against fully unfolded header lines. Text is handled as latin1 (one char per byte), as spamdyke
 // works on bytes in the C locale: only ASCII letters are lower-cased.
+import { isBlank, isDigit, isSpace, isXDigit } from '../text';
 
 /** spamdyke's MAX_NETWORK_BUF: the longest unfolded header (and normalised text) it looks at. */
 export const MAX_HEADER_BYTES = 16383;
-
-function isSpace(code: number): boolean {
-  return code === 32 || (code >= 9 && code <= 13);
-}
 
 /** Lower-case ASCII, each whitespace run → one space (a leading one included), trailing space dropped. */
 export function normalizeHeaderLine(s: string): string {
@@ -25,16 +22,16 @@ export function normalizeHeaderLine(s: string): string {
 const CHAR_CLASSES: Record<string, (c: number) => boolean> = {
   alnum: (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122),
   alpha: (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122),
-  blank: (c) => c === 32 || c === 9,
+  blank: isBlank,
   cntrl: (c) => c < 32 || c === 127,
-  digit: (c) => c >= 48 && c <= 57,
+  digit: isDigit,
   graph: (c) => c > 32 && c < 127,
   lower: (c) => c >= 97 && c <= 122,
   print: (c) => c >= 32 && c < 127,
   punct: (c) => c > 32 && c < 127 && !((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)),
   space: isSpace,
   upper: (c) => c >= 65 && c <= 90,
-  xdigit: (c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102),
+  xdigit: isXDigit,
 };
 
 const NO_MATCH = -1;

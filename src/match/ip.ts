@@ -20,6 +20,7 @@
 import type { IPv6 } from 'ipaddr.js';
 import { asciiLower } from './rdns';
 import { parseIpv4 } from '../dns/names';
+import { isDigit, isXDigit } from '../text';
 
 // ipaddr.js is loaded on the first IPv6 address or entry only: most connections and most list
 // lines are IPv4, and levee starts once per connection (the bundle keeps it external).
@@ -108,7 +109,7 @@ function startsLikeV6(text: string): boolean {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 58) return true;
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+    if (!isXDigit(c)) return false;
   }
   return false;
 }
@@ -141,8 +142,7 @@ function parseV6Pattern(text: string): V6Pattern | null {
 
 // ---- scanf emulation for the IPv4 grammar ----------------------------------------------------------
 
-const isDigitCode = (c: number): boolean => c >= 48 && c <= 57;
-const isDigitOrDashCode = (c: number): boolean => isDigitCode(c) || c === 45;
+const isDigitOrDashCode = (c: number): boolean => isDigit(c) || c === 45;
 
 /** `%<width>[<set>]`: at least one char of the set, at most `width`. */
 function scanSet(s: string, pos: number, width: number, inSet: (c: number) => boolean): string | null {
@@ -173,7 +173,7 @@ function scanTcprules(s: string): { octets: string[]; masks: string[] } {
       if (s[pos] !== '.') break;
       pos++;
     }
-    const m = scanSet(s, pos, 3, isDigitCode);
+    const m = scanSet(s, pos, 3, isDigit);
     if (m === null) break;
     masks.push(m);
     pos += m.length;
@@ -190,7 +190,7 @@ function scanInt(s: string, pos: number, width: number): { value: number; next: 
     i++;
   }
   const start = i;
-  while (i < s.length && i - pos < width && isDigitCode(s.charCodeAt(i))) i++;
+  while (i < s.length && i - pos < width && isDigit(s.charCodeAt(i))) i++;
   if (i === start) return null;
   return { value: sign * Number(s.slice(start, i)), next: i };
 }
@@ -207,7 +207,7 @@ function scanOctet(s: string, rangeWidth: number): { count: number; base: number
 function digitsAndDots(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c !== 46 && !isDigitCode(c)) return false;
+    if (c !== 46 && !isDigit(c)) return false;
   }
   return true;
 }
@@ -236,7 +236,7 @@ function matchPlainV4(p: string, target: readonly number[]): boolean | null {
     while (pos < n && pos - start < 7) {
       const c = p.charCodeAt(pos);
       if (c === 45) return null;
-      if (!isDigitCode(c)) break;
+      if (!isDigit(c)) break;
       if (pos - start < 3) value = value * 10 + c - 48;
       pos++;
     }

@@ -8,6 +8,7 @@
 // sections, accepts an indented `#` as a comment (spamdyke: Bad syntax) and reads `name=` as an empty
 // string (spamdyke: Bad syntax). A layer that undid all of that would be longer than this reader, so
 // levee reads the lines itself; test/unit/options-config-file.test.ts shows each difference.
+import { indexOrEnd, isBlank, isSpace } from '../text';
 
 /** One meaningful line of a configuration file. */
 export type ConfigLine =
@@ -17,20 +18,16 @@ export type ConfigLine =
   | { readonly line: number; readonly badSyntax: string };
 
 // The file is read at every connection, in V8's interpreter: character codes and indexOf, no
-// regular expressions (each costs a compilation per process) and no call per character.
+// regular expressions (each costs a compilation per process).
 
-/** C's isspace() in the "C" locale: what spamdyke trims around lines and values. */
-export const isCSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
-
+/** What spamdyke trims around lines and values: C's isspace(). */
 function trimSpace(text: string): string {
   let start = 0;
   let end = text.length;
-  while (start < end && isCSpace(text.charCodeAt(start))) start++;
-  while (end > start && isCSpace(text.charCodeAt(end - 1))) end--;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
   return start === 0 && end === text.length ? text : text.slice(start, end);
 }
-
-const isBlank = (c: number): boolean => c === 32 || c === 9;
 
 function skipBlanks(text: string, from: number): number {
   let i = from;
@@ -82,11 +79,6 @@ export function parseConfigText(text: string): ConfigLine[] {
     pos = end === cr && lf === cr + 1 ? end + 2 : end + 1;
   }
   return result;
-}
-
-function indexOrEnd(text: string, c: string, from: number): number {
-  const i = text.indexOf(c, from);
-  return i < 0 ? text.length : i;
 }
 
 // strerror() texts for the errors opening a file can give, so messages read like spamdyke's

@@ -2,7 +2,8 @@
 // the table. This runs once per SMTP connection, so it is a small hand parser with plain loops: no
 // yargs (about 80 ms to load), lookup maps built once, nothing read that the arguments do not name.
 import { readFileSync } from 'node:fs';
-import { isCSpace, openErrorText, parseConfigText } from './config-file';
+import { openErrorText, parseConfigText } from './config-file';
+import { isDigit, isSpace } from '../text';
 import { OPTION_INT_MAX, OPTIONS, type OptionName, type OptionValues } from './table';
 import type { OptionDef } from './types';
 
@@ -122,11 +123,11 @@ const badValue = (def: OptionDef, raw: string | undefined): ConfigError =>
 /** C's sscanf("%lld"): leading white space, a sign, digits; whatever follows the digits is ignored. */
 function scanInteger(raw: string): number | null {
   let i = 0;
-  while (i < raw.length && isCSpace(raw.charCodeAt(i))) i++;
+  while (i < raw.length && isSpace(raw.charCodeAt(i))) i++;
   const start = i;
   if (raw[i] === '+' || raw[i] === '-') i++;
   const digits = i;
-  while (i < raw.length && raw.charCodeAt(i) >= 48 && raw.charCodeAt(i) <= 57) i++;
+  while (i < raw.length && isDigit(raw.charCodeAt(i))) i++;
   return i === digits ? null : Number(raw.slice(start, i));
 }
 
